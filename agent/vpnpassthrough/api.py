@@ -1,0 +1,105 @@
+"""The one method table behind ubus (rpcd plugin), the CLI and the daemon.
+
+Each method declares its arguments by example value, as rpcd's `list` wants them; calls are
+checked against it (ubus_rpc_session, which LuCI adds to every call, is dropped first).
+"""
+
+import os
+
+from . import config, engine, files, status, store, uci
+
+DEFAULT_CONFIG_DIR = "/etc/config"
+DEFAULT_STATE_DIR = "/var/run/vpnpassthrough"
+SWITCHES = ("enabled", "ipsec", "pptp", "l2tp")
+
+
+def context(config_dir=None, state_dir=None):
+    """Where things live: options win over environment variables, which win over defaults."""
+    return {
+        "config_dir": config_dir or os.getenv("VPNPASSTHROUGH_CONFIG_DIR") or DEFAULT_CONFIG_DIR,
+        "state_dir": state_dir or os.getenv("VPNPASSTHROUGH_STATE_DIR") or DEFAULT_STATE_DIR,
+    }
+
+
+def _status(ctx, _args):
+    return status.status(ctx["state_dir"])
+
+
+def _tunnels(_ctx, _args):
+    return status.tunnels()
+
+
+def _check(ctx, _args):
+    try:
+        config.load(ctx["config_dir"])
+    except config.ConfigError as e:
+        return {"ok": False, "errors": e.errors}
+    return {"ok": True, "errors": []}
+
+
+def _reload(ctx, _args):
+    outcome = engine.apply(ctx["config_dir"], ctx["state_dir"])
+    return {"ok": outcome["ok"], "ms": outcome["ms"], "changed": outcome["changed"],
+            "actions": outcome["actions"], "errors": outcome["errors"]}
+
+
+def _set(ctx, args):
+    values = {}
+    for name in args:
+        values[name] = "1" if args[name] else "0"
+    files.makedirs(ctx["state_dir"])
+    with store.Lock(ctx["state_dir"]):
+        uci.set_options(ctx["config_dir"], config.CONFIG, config.SECTION, config.SECTION_TYPE,
+                        values)
+    return _reload(ctx, {})
+
+
+METHODS = {
+    "status": {"args": {}, "call": _status},
+    "tunnels": {"args": {}, "call": _tunnels},
+    "check": {"args": {}, "call": _check},
+    "reload": {"args": {}, "call": _reload},
+    "set": {"args": {"enabled": True, "ipsec": True, "pptp": True, "l2tp": True},
+            "call": _set},
+}
+
+TYPE_NAMES = {bool: "a boolean", str: "a string", int: "a number"}
+
+
+def signatures():
+    """What rpcd's `list` prints: method -> example arguments."""
+    found = {}
+    for name, method in METHODS.items():
+        found[name] = method["args"]
+    return found
+
+
+def check_args(name, args):
+    """None if the arguments fit the method, else a message saying what is wrong."""
+    if name not in METHODS:
+        return "unknown method {!r} (methods: {})".format(name, ", ".join(sorted(METHODS)))
+    if not isinstance(args, dict):
+        return "arguments must be a JSON object"
+    declared = METHODS[name]["args"]
+    for key in args:
+        if key == "ubus_rpc_session":
+            continue
+        if key not in declared:
+            takes = ", ".join(sorted(declared)) if declared else "no arguments"
+            return "unknown argument {!r} ({} takes {})".format(key, name, takes)
+        want = type(declared[key])
+        if type(args[key]) is not want:
+            return "argument {!r} must be {}".format(key, TYPE_NAMES.get(want, want.__name__))
+    return None
+
+
+def call(name, args, ctx):
+    """Run a method; bad arguments give {"error": ...} and change nothing."""
+    problem = check_args(name, args)
+    if problem:
+        return {"error": problem}
+    clean = {}
+    for key in args:
+        if key != "ubus_rpc_session":
+            clean[key] = args[key]
+    return METHODS[name]["call"](ctx, clean)

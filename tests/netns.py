@@ -1,0 +1,79 @@
+"""Network namespaces that a test creates and deletes by its own name.
+
+Nothing here touches the machine's root namespace: every command that changes state runs
+inside a namespace created here, and names carry a per-run prefix so parallel or leftover
+runs cannot clash.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AGENT = os.path.join(REPO, "agent")
+VENV_BIN = os.path.join(REPO, ".venv", "bin")
+MICROPYTHON = os.path.join(VENV_BIN, "micropython")
+
+
+def unique_prefix():
+    return "vpt{}{}".format(os.getpid() % 10000, uuid.uuid4().hex[:4])
+
+
+class Namespace:
+    def __init__(self, name):
+        self.name = name
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        self.run(["ip", "link", "set", "lo", "up"])
+
+    def run(self, argv, check=True, **kwargs):
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        done = subprocess.run(["ip", "netns", "exec", self.name] + list(argv), **kwargs)
+        if check and done.returncode != 0:
+            raise AssertionError("{} in {} failed ({}): {}{}".format(
+                argv, self.name, done.returncode, done.stdout, done.stderr))
+        return done
+
+    def popen(self, argv, **kwargs):
+        return subprocess.Popen(["ip", "netns", "exec", self.name] + list(argv), **kwargs)
+
+    def nft_table(self):
+        """The agent's table as nft lists it, or None."""
+        done = self.run(["nft", "list", "table", "inet", "vpnpassthrough"], check=False)
+        return done.stdout if done.returncode == 0 else None
+
+    def delete(self):
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+
+
+def agent_argv(python=None):
+    """The real CLI, run from the source tree (CPython by default, or micropython)."""
+    return [python or sys.executable, "-m", "vpnpassthrough"]
+
+
+def agent_env(config_dir, state_dir, extra_path=None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = AGENT
+    env["MICROPYPATH"] = AGENT + ":.frozen"
+    env["VPNPASSTHROUGH_CONFIG_DIR"] = config_dir
+    env["VPNPASSTHROUGH_STATE_DIR"] = state_dir
+    if extra_path:
+        env["PATH"] = extra_path + ":" + env["PATH"]
+    return env
+
+
+def write_config(config_dir, **options):
+    """A committed /etc/config/vpnpassthrough with these options (lists as Python lists)."""
+    lines = ["", "config vpnpassthrough 'main'"]
+    for name, value in options.items():
+        values = value if isinstance(value, list) else [value]
+        keyword = "list" if isinstance(value, list) else "option"
+        for item in values:
+            lines.append("\t{} {} '{}'".format(keyword, name, item))
+    path = os.path.join(config_dir, "vpnpassthrough")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.rename(tmp, path)
+    return path
