@@ -24,3 +24,13 @@ test: deps
 
 lint: deps
 	$(VENV)/bin/ruff check --line-length 100 agent tests
+
+.PHONY: demo ipk bench
+demo: deps
+	$(PYTHON) tests/e2e/demo.py
+
+ipk:
+	python3 package/ipk.py --out $(BUILD)
+
+bench: deps
+	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
