@@ -23,7 +23,7 @@ test: deps
 	$(PYTEST) -q tests
 
 lint: deps
-	$(VENV)/bin/ruff check --line-length 100 agent tests
+	$(VENV)/bin/ruff check --line-length 100 --select E,F,W,I,B agent tests
 
 .PHONY: demo ipk bench
 demo: deps

@@ -33,7 +33,7 @@ class ConfigError(Exception):
 
 
 def error(option, value, message, section=SECTION):
-    where = CONFIG + "." + section + ("." + option if option else "")
+    where = ".".join(part for part in (CONFIG, section, option) if part)
     return {"config": CONFIG, "section": section, "option": option, "value": value,
             "message": where + ": " + message}
 
@@ -124,6 +124,7 @@ def load(config_dir):
     try:
         sections = uci.read(config_dir, CONFIG)
     except uci.UciParseError as e:
+        message = "{} (line {}): {}".format(CONFIG, e.line, e.message)
         raise ConfigError([{"config": CONFIG, "section": "", "option": "", "value": "",
-                            "message": "{} (line {}): {}".format(CONFIG, e.line, e.message)}])
+                            "message": message}]) from None
     return validate(sections)

@@ -69,7 +69,7 @@ class Lock:
                     self._release()
                     continue
                 if time.time() > deadline:
-                    raise OSError("another apply holds " + self.path)
+                    raise OSError("another apply holds " + self.path) from None
                 time.sleep(0.01)
         with open(self.path + "/pid", "w") as f:
             f.write(_own_pid())
