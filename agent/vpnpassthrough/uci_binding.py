@@ -1,27 +1,24 @@
 """Adapter for OpenWrt's libuci binding (python3-uci); importing it fails where it is absent.
 
-A new Uci() per read, because one object does not see later commits by other processes.
+pyuci's get(config) gives {section: {option: str or tuple}} and get(config, section) the
+section's type. A new Uci() per call, because one object does not see later commits by others.
 """
 
-import uci as pyuci  # noqa: F401  (ImportError here selects the file parser)
+import uci as pyuci  # ImportError here makes uci.py use its own parser
 
 
 def read(config_dir, config):
     ctx = pyuci.Uci(confdir=config_dir)
     try:
-        names = ctx.get(config)
+        package = ctx.get(config)
     except pyuci.UciExceptionNotFound:
         return None
     sections = []
-    for name in names:
-        options = []
-        for key, value in ctx.get_all(config, name).items():
-            if key.startswith("."):
-                continue
-            options.append([key, list(value) if isinstance(value, tuple) else value])
-        anonymous = ctx.get_all(config, name).get(".anonymous") in (True, "1", "true")
-        sections.append({"type": ctx.get(config, name), "name": None if anonymous else name,
-                         "options": options})
+    for name, options in package.items():
+        sections.append({
+            "type": ctx.get(config, name), "name": name,
+            "options": [[key, list(value) if isinstance(value, tuple) else value]
+                        for key, value in options.items()]})
     return sections
 
 
