@@ -47,9 +47,10 @@ def _protocol_chain(protocol, config, wan, helper):
         return rules
     if name == "ipsec":
         # Raw ESP has no ports: two LAN hosts to one server collide in NAT. Remember who
-        # talks ESP to whom so status can name them.
-        rules.append("meta nfproto ipv4 meta l4proto esp update @esp_peers "
-                     "{ ip saddr . ip daddr }")
+        # talks ESP to whom so status can name them: initiator . responder, so the server's
+        # answers (original direction only) never pose as a client.
+        rules.append("meta nfproto ipv4 meta l4proto esp ct direction original "
+                     "update @esp_peers { ip saddr . ip daddr }")
     if protocol["helper"] and helper:
         lan_side = "iifname != @wan_devices " if wan else ""
         rules.append('meta nfproto ipv4 tcp dport 1723 {}ct state new ct helper set "{}"'
