@@ -1,0 +1,220 @@
+"""The .ipk files opened as opkg opens them: the layout OpenWrt's ipkg-build gives them, every
+control field, conffiles and scripts, and exactly the files of the tree with their modes."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from ipk_files import EPOCH, agent_version, ipk_name
+from netns import REPO
+
+CORE, MICRO, LUCI = "vpnpassthrough", "vpnpassthrough-micro", "luci-app-vpnpassthrough"
+PACKAGES = (CORE, MICRO, LUCI)
+FILES = os.path.join(REPO, "files")
+AGENT = os.path.join(REPO, "agent", "vpnpassthrough")
+AGENT_DIR = "/usr/lib/vpnpassthrough/vpnpassthrough/"
+# What the LuCI app ships; everything else in files/ belongs to the agent's package.
+LUCI_PATHS = ("/www/", "/usr/share/luci/", "/usr/share/rpcd/acl.d/luci-app-vpnpassthrough.json")
+EXECUTABLES = ("/usr/sbin/vpnpassthrough", "/etc/init.d/vpnpassthrough",
+               "/usr/libexec/rpcd/vpnpassthrough", "/etc/uci-defaults/")
+CONFIG = "/etc/config/vpnpassthrough"
+CONTROL_ORDER = ["Package", "Version", "Depends", "Provides", "Source", "SourceName", "License",
+                 "Section", "Architecture", "Installed-Size", "Description"]
+POSTINST = """#!/bin/sh
+[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0
+[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
+. ${IPKG_INSTROOT}/lib/functions.sh
+default_postinst $0 $@
+"""
+PRERM = """#!/bin/sh
+[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
+. ${IPKG_INSTROOT}/lib/functions.sh
+default_prerm $0 $@
+"""
+
+
+def tree_files():
+    """files/ split between the two packages, plus the agent's sources for the agent's."""
+    core, luci = set(), set()
+    for folder, _dirs, names in os.walk(FILES):
+        for name in names:
+            path = os.path.join(folder, name)[len(FILES):]
+            (luci if path.startswith(LUCI_PATHS) else core).add(path)
+    core |= {AGENT_DIR + name for name in os.listdir(AGENT) if name.endswith(".py")}
+    return {CORE: core, MICRO: core, LUCI: luci}
+
+
+def expected_mode(path):
+    if path == CONFIG:
+        return 0o600
+    return 0o755 if path.startswith(EXECUTABLES) else 0o644
+
+
+def depends(pkg):
+    return dict(pkg.fields())["Depends"].split(", ")
+
+
+def test_make_ipk_builds_one_file_per_package(built):
+    assert sorted(built) == sorted(ipk_name(name) for name in PACKAGES)
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_outer_archive_is_what_ipkg_build_makes(packages, name):
+    pkg = packages[ipk_name(name)]
+    assert [m.name for m in pkg.outer_members] == [
+        "./debian-binary", "./data.tar.gz", "./control.tar.gz"]
+    for member in pkg.outer_members:
+        assert member.isfile() and member.mode == 0o644
+        assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
+        assert member.mtime == EPOCH
+    assert pkg.outer["./debian-binary"] == b"2.0\n"
+    for stream in (pkg.raw, pkg.outer["./data.tar.gz"], pkg.outer["./control.tar.gz"]):
+        # gzip -n: no file name (flags 0) and no time stamp in the header.
+        assert stream[:4] == b"\x1f\x8b\x08\x00" and stream[4:8] == b"\0\0\0\0"
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_control_tarball_holds_the_scripts_opkg_runs(packages, name):
+    pkg = packages[ipk_name(name)]
+    members = {m.name: m for m in pkg.control_members}
+    names = [".", "./control", "./postinst", "./postinst-pkg", "./prerm"]
+    if name != LUCI:
+        names.insert(1, "./conffiles")
+    assert [m.name for m in pkg.control_members] == names
+    assert {n: m.mode for n, m in members.items()} == {
+        n: 0o644 if n in ("./control", "./conffiles") else 0o755 for n in names}
+    assert all(m.uid == 0 and m.gid == 0 and m.mtime == EPOCH for m in members.values())
+    assert pkg.control_file("postinst") == POSTINST
+    assert pkg.control_file("prerm") == PRERM
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_control_fields_in_openwrt_order(packages, name):
+    pkg = packages[ipk_name(name)]
+    fields = [field for field, _value in pkg.fields()]
+    assert fields == [f for f in CONTROL_ORDER if f != "Provides" or name == MICRO]
+    values = dict(pkg.fields())
+    assert values["Package"] == name
+    assert values["Version"] == agent_version() + "-1"
+    assert values["Architecture"] == "all"
+    assert values["Installed-Size"] == str(len(pkg.data_tar))
+    assert values["License"] == "GPL-2.0-only"
+    assert depends(pkg)[0] == "libc"  # OpenWrt's build adds it to every package
+
+
+def test_control_fields_of_the_agent_package(packages):
+    values = dict(packages[ipk_name(CORE)].fields())
+    assert values["Depends"] == ("libc, python3-light, python3-uci, python3-ubus, "
+                                 "kmod-nf-nathelper-extra, nftables, conntrack")
+    assert (values["Source"], values["SourceName"]) == ("package/vpnpassthrough", CORE)
+    assert values["Section"] == "net"
+    assert values["Description"].startswith(" Switches IPsec, PPTP and L2TP passthrough")
+    assert "\n /etc/config/vpnpassthrough, reported over ubus" in values["Description"]
+
+
+def test_micropython_variant_replaces_the_python3_dependencies(packages):
+    values = dict(packages[ipk_name(MICRO)].fields())
+    assert values["Depends"] == "libc, micropython, kmod-nf-nathelper-extra, nftables, conntrack"
+    assert values["Provides"] == CORE  # so the LuCI app's dependency is met by either
+    assert (values["Source"], values["SourceName"]) == ("package/vpnpassthrough", CORE)
+    assert "runs the same agent on MicroPython" in values["Description"]
+
+
+def test_luci_app_depends_on_the_agent(packages):
+    pkg = packages[ipk_name(LUCI)]
+    values = dict(pkg.fields())
+    assert CORE in depends(pkg) and "luci-base" in depends(pkg)
+    assert (values["Source"], values["SourceName"]) == ("package/luci-app-vpnpassthrough", LUCI)
+    assert values["Section"] == "luci"
+
+
+@pytest.mark.parametrize("name", (CORE, MICRO))
+def test_the_config_is_a_conffile(packages, name):
+    assert packages[ipk_name(name)].control_file("conffiles") == CONFIG + "\n"
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_data_holds_exactly_the_tree_with_its_modes(packages, name):
+    pkg = packages[ipk_name(name)]
+    files = pkg.files()
+    assert set(files) == tree_files()[name]
+    assert {path: expected_mode(path) for path in files} == files
+    for member in pkg.data_members:
+        assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
+        assert member.mtime == EPOCH
+        assert member.isfile() or (member.isdir() and member.mode == 0o755)
+        assert "__pycache__" not in member.name and not member.name.endswith(".pyc")
+        assert "/tests" not in member.name
+
+
+def test_the_agent_is_installed_as_its_source(packages):
+    pkg = packages[ipk_name(CORE)]
+    for name in os.listdir(AGENT):
+        if name.endswith(".py"):
+            with open(os.path.join(AGENT, name), "rb") as f:
+                assert pkg.data_files["." + AGENT_DIR + name] == f.read()
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_data_tar_is_byte_for_byte_what_gnu_tar_makes(packages, name, tmp_path):
+    """ipkg-build's own command, run on the unpacked tree, gives the very same bytes."""
+    pkg = packages[ipk_name(name)]
+    pkg.install_into(tmp_path)
+    done = subprocess.run(["tar", "--format=gnu", "--numeric-owner", "--owner=0", "--group=0",
+                           "--sort=name", f"--mtime=@{EPOCH}", "-cf", "-", "."],
+                          cwd=tmp_path, capture_output=True, check=True)
+    assert done.stdout == pkg.data_tar
+
+
+def test_make_ipk_prints_the_paths_and_sizes_and_rebuilds_the_same_bytes(built, tmp_path):
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
+    done = subprocess.run([sys.executable, os.path.join(REPO, "package", "ipk.py"), "--out",
+                           str(tmp_path)], env=env, capture_output=True, text=True, check=True)
+    printed = [line.split() for line in done.stdout.strip().split("\n")]
+    assert sorted(os.path.basename(path) for path, *_size in printed) == sorted(built)
+    for path, size, unit in printed:
+        with open(path, "rb") as again, open(built[os.path.basename(path)], "rb") as first:
+            assert again.read() == first.read()
+        assert (int(size), unit) == (os.path.getsize(path), "bytes")
+
+
+def test_scripts_run_nothing_live_in_an_offline_root(packages, tmp_path):
+    """opkg runs postinst with IPKG_INSTROOT set when it installs into an image's root: then
+    nothing on this machine is touched. killall is a recording stand-in: no rpcd runs here."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "killall").write_text(f'#!/bin/sh\necho "killall $*" >> {calls}\n')
+    (bin_dir / "killall").chmod(0o755)
+    own = tmp_path / "postinst-pkg"
+    own.write_text(packages[ipk_name(CORE)].control_file("postinst-pkg"))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+
+    subprocess.run(["sh", str(own)], env=dict(env, IPKG_INSTROOT=str(tmp_path)), check=True)
+    assert not calls.exists()
+    subprocess.run(["sh", str(own)], env=env, check=True)
+    assert calls.read_text() == "killall -HUP rpcd\n"
+
+
+def test_postinst_hands_over_to_the_routers_default_postinst(packages, tmp_path):
+    """Without the router's /lib/functions.sh (an image root being assembled) postinst does
+    nothing; with it, it calls default_postinst with the script's own path, from which OpenWrt
+    finds the package's file list. functions.sh here is a recording stand-in (OpenWrt's
+    base-files cannot be installed on this machine)."""
+    info = tmp_path / "usr" / "lib" / "opkg" / "info"
+    info.mkdir(parents=True)
+    script = info / (CORE + ".postinst")
+    script.write_text(packages[ipk_name(CORE)].control_file("postinst"))
+    script.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "IPKG_INSTROOT": str(tmp_path)}
+    assert subprocess.run([str(script)], env=env, check=False).returncode == 0
+
+    calls = tmp_path / "calls"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "functions.sh").write_text(
+        f'default_postinst() {{ echo "$*" >> {calls}; }}\n')
+    subprocess.run([str(script), "configure"], env=env, check=True)
+    subprocess.run([str(script)], env=dict(env, IPKG_NO_SCRIPT="1"), check=True)
+    assert calls.read_text() == f"{script} configure\n"
+
