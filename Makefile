@@ -15,6 +15,12 @@ $(VENV)/.deps-done:
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@# node evaluates the LuCI view in tests/luci (Debian's nodejs when the machine has none).
+	@[ -x /usr/bin/node ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs; }
+	@# Optional: Chromium for the LuCI page's browser test, which is skipped without it.
+	@[ -x /usr/bin/chromium ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "deps: chromium could not be installed; the LuCI browser test will be skipped"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q $(PIP_PKGS)
 	touch $@
