@@ -2,11 +2,10 @@
 
 Each method declares its arguments by example value, as rpcd's `list` wants them; calls are
 checked against it (ubus_rpc_session, which LuCI adds to every call, is dropped first).
+The methods import what they need when called, so rpcd's `list` loads nothing but this table.
 """
 
 import os
-
-from . import config, engine, files, status, store, uci
 
 DEFAULT_CONFIG_DIR = "/etc/config"
 DEFAULT_STATE_DIR = "/var/run/vpnpassthrough"
@@ -22,14 +21,20 @@ def context(config_dir=None, state_dir=None):
 
 
 def _status(ctx, _args):
+    from . import status
+
     return status.status(ctx["state_dir"])
 
 
 def _tunnels(_ctx, _args):
+    from . import status
+
     return status.tunnels()
 
 
 def _check(ctx, _args):
+    from . import config
+
     try:
         config.load(ctx["config_dir"])
     except config.ConfigError as e:
@@ -38,19 +43,28 @@ def _check(ctx, _args):
 
 
 def _reload(ctx, _args):
+    from . import engine
+
     outcome = engine.apply(ctx["config_dir"], ctx["state_dir"])
     return {"ok": outcome["ok"], "ms": outcome["ms"], "changed": outcome["changed"],
             "actions": outcome["actions"], "errors": outcome["errors"]}
 
 
 def _set(ctx, args):
+    from . import config, files, store, uci
+
+    if not args:
+        return {"error": "set takes at least one of: " + ", ".join(SWITCHES)}
     values = {}
     for name in args:
         values[name] = "1" if args[name] else "0"
     files.makedirs(ctx["state_dir"])
     with store.Lock(ctx["state_dir"]):
-        uci.set_options(ctx["config_dir"], config.CONFIG, config.SECTION, config.SECTION_TYPE,
-                        values)
+        try:
+            uci.set_options(ctx["config_dir"], config.CONFIG, config.SECTION,
+                            config.SECTION_TYPE, values)
+        except uci.UciParseError as e:
+            return {"error": "{}; fix the file first, nothing was written".format(e)}
     return _reload(ctx, {})
 
 
@@ -63,7 +77,12 @@ METHODS = {
             "call": _set},
 }
 
-TYPE_NAMES = {bool: "a boolean", str: "a string", int: "a number"}
+TYPE_NAMES = {bool: "a boolean", str: "a string", int: "a number", float: "a number",
+              list: "an array", dict: "an object", type(None): "null"}
+
+
+def _json_type(value):
+    return TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def signatures():
@@ -79,7 +98,7 @@ def check_args(name, args):
     if name not in METHODS:
         return "unknown method {!r} (methods: {})".format(name, ", ".join(sorted(METHODS)))
     if not isinstance(args, dict):
-        return "arguments must be a JSON object"
+        return "arguments must be a JSON object, not " + _json_type(args)
     declared = METHODS[name]["args"]
     for key in args:
         if key == "ubus_rpc_session":
@@ -89,7 +108,8 @@ def check_args(name, args):
             return "unknown argument {!r} ({} takes {})".format(key, name, takes)
         want = type(declared[key])
         if type(args[key]) is not want:
-            return "argument {!r} must be {}".format(key, TYPE_NAMES.get(want, want.__name__))
+            return "argument {!r} must be {}, not {}".format(
+                key, TYPE_NAMES.get(want, want.__name__), _json_type(args[key]))
     return None
 
 

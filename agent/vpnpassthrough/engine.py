@@ -8,7 +8,7 @@ import os
 import time
 
 from . import config as config_mod
-from . import conntrack, files, kmod, nft, ruleset, store, wan
+from . import conntrack, files, kmod, nft, ruleset, store, syslog, wan
 from .plan import plan
 from .protocols import PPTP_MODULE_PACKAGE
 
@@ -59,6 +59,7 @@ def apply(config_dir, state_dir, sysroot="/"):
         outcome = _apply_locked(config_dir, state_dir, sysroot, record)
         outcome["ms"] = _elapsed_ms(start)
         outcome["at"] = int(time.time())
+        syslog.report(outcome, record["last"])
         record["last"] = outcome
         store.save(state_dir, record)
     return outcome

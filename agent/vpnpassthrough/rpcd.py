@@ -1,0 +1,61 @@
+"""rpcd's exec-plugin protocol: the ubus object `vpnpassthrough` (/usr/libexec/rpcd/).
+
+rpcd runs `PLUGIN list` once when it starts and waits for it without a timeout, so `list` only
+prints the method table's signatures. A call runs `PLUGIN call METHOD` with the arguments as one
+JSON object on stdin, and the first JSON object on stdout is the reply. Whatever goes wrong
+(bad JSON, not an object, unknown method or argument, wrong type, a failure inside the method)
+the reply is one object with `error` saying what, never a traceback and never half a reply;
+bad input is refused before anything is written or applied.
+"""
+
+import json
+import sys
+
+from . import api
+
+USAGE = "usage: vpnpassthrough rpcd list | rpcd call METHOD  (arguments: JSON object on stdin)"
+
+
+def _read_stdin():
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    return stream.read()
+
+
+def parse_args(data):
+    """(arguments, None), or (None, what makes them unusable).
+
+    rpcd always sends an object; empty input (a person trying the plugin) means no arguments.
+    Whether the value is an object is the method table's check, like every other argument rule.
+    """
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeError:
+            return None, "arguments are not JSON: not UTF-8 text"
+    if not data.strip():
+        return {}, None
+    try:
+        return json.loads(data), None
+    except Exception as e:  # ValueError; RecursionError for absurd nesting on CPython
+        return None, "arguments are not JSON: {}".format(e)
+
+
+def call(method, data):
+    args, problem = parse_args(data)
+    if problem:
+        return {"error": problem}
+    try:
+        return api.call(method, args, api.context())
+    except Exception as e:
+        return {"error": "{} failed: {}".format(method, e)}
+
+
+def main(argv):
+    if argv == ["list"]:
+        reply = api.signatures()
+    elif len(argv) == 2 and argv[0] == "call":
+        reply = call(argv[1], _read_stdin())
+    else:
+        reply = {"error": USAGE}
+    sys.stdout.write(json.dumps(reply) + "\n")
+    return 1 if "error" in reply else 0

@@ -1,0 +1,206 @@
+"""The resident agent (`vpnpassthrough daemon`) in a namespace the test created, with its own
+config directory: it applies at start, follows a `uci commit` (temp file renamed over the old
+one) by itself, applies on SIGHUP and on netifd's network.interface events, announces each
+apply on ubus, keeps the last good table when a commit is invalid, and logs without flooding.
+
+python-ubus is not available here, so the daemon gets tests/ubus/fakes/ubus.py, a stand-in that
+follows the binding's API and its exact-arguments rule (see the fake's docstring). Waits are
+bounded polls: the 2 s reaction is a behaviour bound checked here with room to spare; its speed
+is measured by `make bench`.
+"""
+
+import json
+import os
+import signal
+import socket
+import sys
+
+import pytest
+from conftest import FAKES, eventually
+from netns import AGENT, MICROPYTHON, write_config
+
+BLOCKED = 'counter name "pptp_blocked" drop'
+HELPER = 'ct helper set "pptp"'
+
+
+def write_wan(config_dir, device):
+    """A firewall zone `wan` over the network `wan`, whose device is `device`."""
+    with open(os.path.join(config_dir, "firewall"), "w") as f:
+        f.write("\nconfig zone\n\toption name 'wan'\n\tlist network 'wan'\n")
+    path = os.path.join(config_dir, "network")
+    with open(path + ".tmp", "w") as f:
+        f.write("\nconfig interface 'wan'\n\toption device '{}'\n\toption proto 'dhcp'\n"
+                .format(device))
+    os.rename(path + ".tmp", path)
+
+
+def listing(ns):
+    """The table with kernel handles, so that any transaction on it would show."""
+    done = ns.run(["nft", "-a", "list", "table", "inet", "vpnpassthrough"], check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
+def table_with(ns, text):
+    return lambda: text in (ns.nft_table() or "")
+
+
+def status(agent, ns):
+    return json.loads(agent.run(ns, "status", check=True).stdout)
+
+
+class FakeBus:
+    """The test's side of the fake ubusd: drop events in, read what the daemon sent."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+        os.makedirs(os.path.join(self.folder, "events"))
+        self.count = 0
+
+    def event(self, name, data):
+        self.count += 1
+        path = os.path.join(self.folder, "events", "{:04d}".format(self.count))
+        with open(path + ".tmp", "w") as f:
+            json.dump({"event": name, "data": data}, f)
+        os.rename(path + ".tmp", path + ".json")
+
+    def sent(self):
+        path = os.path.join(self.folder, "sent.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def applied(self, reason):
+        """The first `vpnpassthrough.applied` announcement naming this reason, if any."""
+        for message in self.sent():
+            data = message["data"]
+            if message["event"] == "vpnpassthrough.applied" and reason in data["reasons"]:
+                return data
+        return None
+
+    def env(self):
+        """What the daemon needs to import the stand-in as `ubus` and reach this bus."""
+        return {"PYTHONPATH": AGENT + ":" + FAKES, "FAKE_UBUS_DIR": self.folder}
+
+
+@pytest.fixture
+def bus(tmp_path):
+    return FakeBus(tmp_path / "ubus")
+
+
+@pytest.fixture
+def syslog(tmp_path):
+    """A syslog socket of the test's own (VPNPASSTHROUGH_SYSLOG points the agent at it)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "syslog.sock"))
+    sock.setblocking(False)
+
+    def lines():
+        found = []
+        while True:
+            try:
+                found.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                return found
+
+    try:
+        yield lines
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("python", [None, MICROPYTHON], ids=["cpython", "micropython"])
+def test_a_uci_commit_takes_effect_by_itself(netns, agent, daemon, python):
+    write_config(agent.config_dir, wan_device=["eth9"])
+    proc = daemon(netns, python)
+    eventually(table_with(netns, HELPER), "the daemon applies at start")
+    write_config(agent.config_dir, wan_device=["eth9"], pptp="0")  # temp + rename
+    eventually(table_with(netns, BLOCKED), "the committed pptp=0 is in force")
+    assert HELPER not in netns.nft_table()
+    assert proc.poll() is None
+
+
+def test_an_invalid_commit_keeps_the_table_and_shows_the_error(netns, agent, daemon, bus,
+                                                              syslog):
+    write_config(agent.config_dir, wan_device=["eth9"])
+    proc = daemon(netns, **bus.env())
+    eventually(lambda: bus.applied("start"), "the start apply is announced")
+    before = listing(netns)
+    assert HELPER in before
+    assert [line for line in syslog() if "error" in line.lower()] == []
+
+    write_config(agent.config_dir, wan_device=["eth9"], pptp="maybe")
+    announced = eventually(lambda: bus.applied("config changed"), "the commit is noticed")
+    assert announced["ok"] is False
+    assert listing(netns) == before
+    reply = status(agent, netns)
+    assert reply["applied"]["ok"] is False
+    assert [(e["option"], e["value"]) for e in reply["errors"]] == [("pptp", "maybe")]
+    assert reply["protocols"]["pptp"]["state"] == "passing"
+    logged = syslog()
+    assert len(logged) == 1 and logged[0].startswith("<27>vpnpassthrough[")
+    assert "vpnpassthrough.main.pptp: 'maybe' is not a boolean" in logged[0]
+
+    # Applying the same invalid config again (SIGHUP) reports it in status, not in the log.
+    os.kill(proc.pid, signal.SIGHUP)
+    eventually(lambda: bus.applied("SIGHUP"), "the SIGHUP apply is announced")
+    assert syslog() == [] and listing(netns) == before
+
+    write_config(agent.config_dir, wan_device=["eth9"], pptp="0")
+    eventually(table_with(netns, BLOCKED), "the corrected commit is in force")
+    assert status(agent, netns)["errors"] == []
+    eventually(lambda: [line for line in syslog() if "applied: ruleset replaced" in line],
+               "the apply that changed something is logged")
+
+
+def test_sighup_makes_it_reread_and_apply(netns, agent, daemon):
+    write_config(agent.config_dir)  # WAN devices from the firewall zone `wan`
+    write_wan(agent.config_dir, "eth1")
+    proc = daemon(netns)
+    eventually(table_with(netns, 'elements = { "eth1" }'), "the start apply")
+    # The daemon watches only its own config; a moved WAN device needs a reload.
+    write_wan(agent.config_dir, "eth2")
+    os.kill(proc.pid, signal.SIGHUP)
+    eventually(table_with(netns, 'elements = { "eth2" }'), "SIGHUP re-resolved the WAN")
+    assert proc.poll() is None
+
+
+def test_network_interface_event_reresolves_the_wan(netns, agent, daemon, bus):
+    write_config(agent.config_dir)
+    write_wan(agent.config_dir, "eth1")
+    proc = daemon(netns, **bus.env())
+    started = eventually(lambda: bus.applied("start"), "the start apply is announced")
+    assert started["ok"] is True and started["actions"] == ["ruleset replaced"]
+    # Nothing registered that LuCI could call: the API is rpcd's object.
+    assert not os.path.exists(os.path.join(bus.folder, "objects.json"))
+
+    write_wan(agent.config_dir, "pppoe-wan")
+    bus.event("network.interface", {"action": "ifupdate", "interface": "wan"})
+    bus.event("network.interface", {"action": "ifup", "interface": "wan"})
+    announced = eventually(lambda: bus.applied("ifup wan"), "the ifup event causes an apply")
+    assert announced["ok"] is True and announced["reasons"] == ["ifup wan"]
+    assert 'elements = { "pppoe-wan" }' in netns.nft_table()
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+
+
+def test_the_stand_in_keeps_python_ubus_exact_arguments_rule(tmp_path, monkeypatch):
+    # Why the API is an rpcd plugin: an argument-less python-ubus method refuses LuCI's calls.
+    monkeypatch.setenv("FAKE_UBUS_DIR", str(tmp_path))
+    monkeypatch.syspath_prepend(FAKES)
+    sys.modules.pop("ubus", None)
+    import ubus
+
+    try:
+        ubus.connect()
+        with pytest.raises(RuntimeError, match="already connected"):
+            ubus.connect()
+        ubus.add("demo", {"status": {"method": lambda handler, data: handler.reply({"ok": 1}),
+                                     "signature": {}}})
+        assert ubus.call("demo", "status", {}) == [{"ok": 1}]
+        with pytest.raises(RuntimeError, match="Invalid argument"):
+            ubus.call("demo", "status", {"ubus_rpc_session": "0123"})
+        ubus.disconnect()
+    finally:
+        sys.modules.pop("ubus", None)
