@@ -73,7 +73,7 @@ def daemon(agent, tmp_path):
         log = open(tmp_path / "daemon{}.log".format(len(started)), "w")
         proc = ns.popen(agent_argv(python) + ["daemon"], env=service_env(agent, tmp_path, **env),
                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        proc.log = log.name
+        proc.log_file = log
         started.append(proc)
         return proc
 
@@ -84,3 +84,4 @@ def daemon(agent, tmp_path):
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=10)
+            proc.log_file.close()

@@ -9,11 +9,12 @@ the real agent in a namespace.
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
 from conftest import FAKES
-from netns import AGENT, REPO, agent_argv, write_config
+from netns import AGENT, MICROPYTHON, REPO, agent_argv, write_config
 from vpnpassthrough import api, syslog, uci
 
 INIT = os.path.join(REPO, "files/etc/init.d/vpnpassthrough")
@@ -140,3 +141,20 @@ def test_syslog_logs_changes_and_new_errors_only():
 def test_syslog_line_is_one_line_with_priority_and_tag():
     text = syslog.line(syslog.ERR, "first\nsecond")
     assert text.startswith("<27>vpnpassthrough[") and text.endswith("]: first second")
+
+
+@pytest.mark.parametrize("python", [None, MICROPYTHON], ids=["cpython", "micropython"])
+def test_syslog_line_reaches_the_socket(tmp_path, python):
+    # MicroPython's connect() wants a raw sockaddr_un: both interpreters must get through.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "log.sock"))
+    sock.settimeout(10)
+    try:
+        code = "from vpnpassthrough import syslog; syslog.send(syslog.NOTICE, 'hello')"
+        subprocess.run(agent_argv(python)[:1] + ["-c", code], check=True,
+                       env=dict(os.environ, PYTHONPATH=AGENT, MICROPYPATH=AGENT + ":.frozen",
+                                VPNPASSTHROUGH_SYSLOG=str(tmp_path / "log.sock")))
+        text = sock.recv(4096).decode()
+    finally:
+        sock.close()
+    assert text.startswith("<29>vpnpassthrough[") and text.endswith("]: hello")
