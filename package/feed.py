@@ -23,6 +23,7 @@ BUILTINS = {
 }
 ASSIGNMENT = re.compile(r"([A-Za-z0-9_./$()+-]+?)\s*(:=|\?=|\+=|=)\s*(.*)$")
 PACKAGE_FIELD = re.compile(r"([A-Z_]+)\s*(:=|\+=|=)\s*(.*)$")
+COMMENT = re.compile(r"(?<!\\)#")  # outside a define, an unescaped # starts a comment
 BUILD_PACKAGE = re.compile(r"\$\(eval \$\(call BuildPackage,(.+)\)\)$")
 
 # OpenWrt's own includes: what they define for a package like ours is BUILTINS above.
@@ -59,10 +60,10 @@ class Feed:
             number, line = i + 1, lines[i]
             while line.endswith("\\") and i + 1 < len(lines):
                 i += 1
-                line = line[:-1] + " " + lines[i].strip()
+                line = line[:-1].rstrip() + " " + lines[i].strip()
             i += 1
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
+            stripped = COMMENT.split(line)[0].strip()
+            if not stripped:
                 continue
             if stripped in INCLUDES:
                 continue

@@ -114,7 +114,7 @@ def gz(data):
 def description(feed, name, fields):
     """As package-pack.mk writes it: every line's leading blanks become one space."""
     text = feed.text(f"Package/{name}/description") or fields["TITLE"]
-    lines = [" " + line.lstrip() for line in text.strip("\n").split("\n")]
+    lines = [" " + line.lstrip() for line in text.split("\n")]
     return "Description: " + "\n".join(lines) + "\n"
 
 
