@@ -129,6 +129,19 @@ def test_an_agent_answering_nothing_is_said_too(page):
         "level": "error", "text": "The VPN passthrough agent answered without a status."}
 
 
+def test_a_failing_tunnels_call_leaves_the_rest_of_the_panel_and_says_why(page):
+    model = page["models"]["tunnels_failing"]
+    assert model["notice"] is None
+    assert states(model)["pptp"] == ("passing", "Passing")
+    assert model["tunnels"] == []
+    assert model["tunnelsText"] == ("Active tunnels are unknown: RPC call to vpnpassthrough/"
+                                    "tunnels failed with ubus code 4: Resource not found")
+
+
+def test_byte_counts_are_shown_in_binary_units(page):
+    assert page["bytes"] == ["0 B", "1023 B", "1.0 KiB", "1.5 KiB", "5.5 MiB", "3.0 TiB"]
+
+
 def test_a_bad_config_is_named_and_the_last_good_state_shown(page):
     model = page["models"]["config_error"]
     assert model["notice"]["level"] == "warning"

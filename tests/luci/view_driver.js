@@ -7,8 +7,9 @@
  *
  * Scenarios: every recorded reply file (replies/NAME.json: {status, tunnels}), plus two the
  * agent cannot record because it does not answer: "agent_not_answering" (both calls reject
- * with LuCI's RPCError, as when the ubus object is missing) and "agent_silent" (a reply
- * with no data, which LuCI's expect rule turns into {}).
+ * with LuCI's RPCError, as when the ubus object is missing), "agent_silent" (a reply with no
+ * data, which LuCI's expect rule turns into {}) and "tunnels_failing" (status answers, the
+ * tunnels call fails).
  */
 'use strict';
 
@@ -33,6 +34,7 @@ for (const file of fs.readdirSync(repliesDir).sort())
 			JSON.parse(fs.readFileSync(path.join(repliesDir, file), 'utf8'));
 scenarios.agent_not_answering = { status: rpcError('status'), tunnels: rpcError('tunnels') };
 scenarios.agent_silent = { status: 0, tunnels: 0 };
+scenarios.tunnels_failing = { status: scenarios.all_passing.status, tunnels: rpcError('tunnels') };
 
 function answer(mods, replies) {
 	mods.rpcTable['vpnpassthrough.status'] = replies.status;
@@ -69,6 +71,10 @@ async function main() {
 		out.models[name] = model;
 		out.panels[name] = view.renderPanel(model).textContent;
 	}
+
+	const { View: Formatter } = standin.loadView(source);
+	out.bytes = [ 0, 1023, 1024, 1536, 5.5 * 1048576, 3 * 1099511627776 ]
+		.map(n => Formatter.prototype.formatBytes(n));
 
 	/* The whole page once: declared form, rpc, poll; then one poll round with new replies. */
 	const { View, modules, requires } = standin.loadView(source);
