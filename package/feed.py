@@ -226,8 +226,9 @@ def _split_arguments(text):
 
 
 def filter_depends(depends):
-    """DEPENDS as the control file lists them: `+` dropped, `@CONFIG` and `SYM:pkg` left out
-    (none of ours is conditional), libc first as OpenWrt's PKG_FIXUP_DEPENDS adds it."""
+    """DEPENDS as the control file lists them: `+` dropped, libc first as OpenWrt's
+    PKG_FIXUP_DEPENDS adds it. Conditional ones (`@CONFIG`, `SYM:pkg`) need the build's
+    configuration, which the host does not have: refused (none of ours is conditional)."""
     names = ["libc"]
     for word in depends.split():
         if word.startswith("@") or ":" in word:

@@ -126,7 +126,7 @@ def control(feed, name, version, installed_size):
              "Depends: " + ", ".join(filter_depends(fields.get("DEPENDS", "")))]
     for key, field in (("CONFLICTS", "Conflicts"), ("PROVIDES", "Provides")):
         if fields.get(key):
-            lines.append("{}: {}".format(field, ", ".join(fields[key].split())))
+            lines.append(f"{field}: {', '.join(fields[key].split())}")
     lines += ["Source: " + os.path.relpath(feed.folder, REPO),
               "SourceName: " + feed.name,
               "License: " + feed.expand("$(PKG_LICENSE)"),
@@ -163,7 +163,7 @@ def control_members(feed, name, version, idir, installed_size):
 
 
 def version_of(feed):
-    return "{}-{}".format(feed.expand("$(PKG_VERSION)"), feed.expand("$(PKG_RELEASE)"))
+    return feed.expand("$(PKG_VERSION)-$(PKG_RELEASE)")
 
 
 def package(feed, name, idir, out, mtime):
@@ -190,7 +190,8 @@ def build_feed(folder, out, scratch, mtime):
     built = []
     for name in feed.packages:
         idir = os.path.join(scratch, "ipkg-all", name)
-        os.makedirs(idir, mode=0o755)
+        os.makedirs(idir)
+        os.chmod(idir, 0o755)  # the root's own entry, "./", whatever the caller's umask
         run_recipe(feed, f"Package/{name}/install",
                    feed.recipe(f"Package/{name}/install", idir))
         built.append(package(feed, name, idir, out, mtime))
