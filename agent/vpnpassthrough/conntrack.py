@@ -103,6 +103,8 @@ def tunnels(flows, local, now):
             if row["since"] is None or since < row["since"]:
                 row["since"] = since
         row["flows"].append(_describe(flow))
+    for row in rows.values():
+        row["flows"].sort()
     return [rows[key] for key in sorted(order)]
 
 
