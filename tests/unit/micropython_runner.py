@@ -2,7 +2,7 @@
 
 import sys
 
-MODULES = ("test_config", "test_uci", "test_ruleset", "test_plan")
+MODULES = ("test_config", "test_uci", "test_ruleset", "test_plan", "test_conntrack")
 
 
 def main():
