@@ -1,4 +1,5 @@
-"""The core (config, uci, ruleset, plan, conntrack parsing) passes its tests under the real MicroPython binary."""
+"""The core (config, uci, ruleset, plan, conntrack parsing) passes its tests under the real
+MicroPython binary."""
 
 import os
 import re
