@@ -10,6 +10,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from netns import Namespace, agent_argv, agent_env, unique_prefix  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: real VPN traffic through a NAT router in network "
+                            "namespaces, running the agent (tests/e2e; select with -m e2e)")
+
+
 @pytest.fixture
 def netns():
     """A fresh, empty network namespace, deleted afterwards (also when the test fails)."""
