@@ -9,7 +9,7 @@ import itertools
 
 from topology import ROUTER, SERVER
 
-KINDS = ("ike", "natt", "esp", "ah", "gre", "pptp", "l2tp")
+KINDS = ("ike", "natt", "esp", "ah", "pptp", "gre", "l2tp")
 PROTOCOL = {"ike": "ipsec", "natt": "ipsec", "esp": "ipsec", "ah": "ipsec",
             "gre": "pptp", "pptp": "pptp", "l2tp": "l2tp"}
 TITLE = {"ike": "IKE udp/500", "natt": "NAT-T udp/4500", "esp": "ESP", "ah": "AH",
