@@ -71,8 +71,7 @@ def _groups_1_and_4(params):
 
 
 def _group_2(params):
-    with Lab(wired=True) as lab:
-        return {"2": dataplane.run(lab, params["iperf_rounds"], params["iperf_seconds"])}
+    return {"2": dataplane.run(params["iperf_rounds"], params["iperf_seconds"])}
 
 
 def _group_3(params):

@@ -1,7 +1,8 @@
 """Figure 2: TCP throughput across the router with the agent's table, against none at all.
 
-iperf3 client in `lan`, server in `wan`, the router between them NATs (so conntrack is on in
-every variant, as on any home router). The variants (no table, all protocols on, all off) are
+The end-to-end tests' home network (tests/e2e/topology.py): iperf3 client on a LAN client,
+server on the WAN side, the router between them with its stock firewall and NAT (so conntrack
+is on in every variant, as on any home router). The variants (no table, all on, all off) are
 loaded with `nft -f` from the agent's own rendering and run interleaved, their order rotating
 each round, so drifts of this noisy machine hit all of them alike; the ratio is the median of
 the per-round ratios (each variant against the no-table run of the same round). Nothing is
@@ -10,14 +11,20 @@ shows the path it takes through the agent's chains.
 """
 
 import json
+import os
 import subprocess
+import sys
 import time
 
 import measure
-from lab import ALL_OFF, ALL_ON, SERVER
+from lab import ALL_ON, HERE, Agent
 from report import figure
 
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+from topology import SERVER, Topology
+
 TARGET = ("min_ratio", 0.98)
+ALL_OFF = dict(ALL_ON, ipsec="0", pptp="0", l2tp="0")
 VARIANTS = ("none", "all on", "all off")
 TRACE_TABLE = """table inet bench_trace {
 	chain trace_syn {
@@ -28,10 +35,10 @@ TRACE_TABLE = """table inet bench_trace {
 """
 
 
-def _client(lab, seconds):
+def _client(net, seconds):
     """Received throughput in Gbit/s of one bounded iperf3 run."""
-    argv = ["iperf3", "-c", SERVER, "-t", str(seconds), "-J", "--connect-timeout", "3000"]
-    with measure.inside(lab.lan.name):
+    argv = ["iperf3", "-c", SERVER[4], "-t", str(seconds), "-J", "--connect-timeout", "3000"]
+    with measure.inside(net.client1.name):
         done = subprocess.run(argv, check=False, capture_output=True, text=True,
                               timeout=seconds + 20)
     try:
@@ -41,56 +48,61 @@ def _client(lab, seconds):
         raise RuntimeError(f"iperf3 failed ({e}): {done.stdout[-500:]}{done.stderr[-500:]}")
 
 
-def _load(lab, path, variant):
-    measure.run(["nft", "-f", path], ns=lab.router.name).check("nft -f " + path)
-    loaded = lab.router.nft_table() is not None
+def _load(net, path, variant):
+    measure.run(["nft", "-f", path], ns=net.router.name).check("nft -f " + path)
+    loaded = net.router.nft_table() is not None
     if loaded != (variant != "none"):
         raise RuntimeError(f"variant {variant}: agent table loaded = {loaded}")
 
 
-def trace_non_vpn(lab, on_file):
+def trace_non_vpn(net, on_file):
     """What a non-VPN packet does in the agent's table: the trace lines for that table."""
-    _load(lab, on_file, "all on")
-    lab.router.run(["nft", "-f", "-"], input=TRACE_TABLE)
-    monitor = measure.start(["nft", "monitor", "trace"], ns=lab.router.name,
+    _load(net, on_file, "all on")
+    net.router.run(["nft", "-f", "-"], input=TRACE_TABLE)
+    monitor = measure.start(["nft", "monitor", "trace"], ns=net.router.name,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         time.sleep(0.3)
-        _client(lab, 1)
+        _client(net, 1)
         time.sleep(0.3)
     finally:
         measure.stop(monitor)
-        lab.router.run(["nft", "delete", "table", "inet", "bench_trace"])
+        net.router.run(["nft", "delete", "table", "inet", "bench_trace"])
     lines = monitor.stdout.read().splitlines()
     monitor.stdout.close()
     first = next((line.split()[2] for line in lines if line.startswith("trace id")), None)
     ours = [line.split(" ", 3)[3] for line in lines
             if line.startswith("trace id") and line.split()[2] == first
             and " inet vpnpassthrough " in line]
-    chain = lab.router.run(["nft", "-j", "list", "chain", "inet", "vpnpassthrough", "forward"])
+    chain = net.router.run(["nft", "-j", "list", "chain", "inet", "vpnpassthrough", "forward"])
     rules = [item for item in json.loads(chain.stdout)["nftables"] if "rule" in item]
     return {"trace": ours, "forward_chain_rules": len(rules),
             "entered_protocol_chain": any(" vpn_" in line for line in ours)}
 
 
-def run(lab, rounds, seconds):
-    agent = lab.agent("dataplane")
+def run(rounds, seconds):
+    with Topology() as net:
+        return _measure(net, rounds, seconds)
+
+
+def _measure(net, rounds, seconds):
+    agent = Agent(net.router, os.path.join(net.workdir, "bench"))
     files = {"none": agent.ruleset_file(dict(ALL_ON, enabled="0"), "none"),
              "all on": agent.ruleset_file(ALL_ON, "on"),
              "all off": agent.ruleset_file(ALL_OFF, "off")}
-    server = measure.start(["iperf3", "-s", "-B", SERVER], ns=lab.wan.name,
+    server = measure.start(["iperf3", "-s", "-B", SERVER[4]], ns=net.server.name,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.3)
-        _load(lab, files["none"], "none")
-        _client(lab, 1)  # warm-up, not counted
+        _load(net, files["none"], "none")
+        _client(net, 1)  # warm-up, not counted
         samples = {variant: [] for variant in VARIANTS}
         for r in range(rounds):
             order = VARIANTS[r % 3:] + VARIANTS[:r % 3]
             for variant in order:
-                _load(lab, files[variant], variant)
-                samples[variant].append(_client(lab, seconds))
-        path = trace_non_vpn(lab, files["all on"])
+                _load(net, files[variant], variant)
+                samples[variant].append(_client(net, seconds))
+        path = trace_non_vpn(net, files["all on"])
     finally:
         measure.stop(server)
     note = ("a non-VPN packet takes {} rule evaluations in the agent's table (the forward "

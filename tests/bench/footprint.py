@@ -80,13 +80,8 @@ def memory(lab, idle_daemon, rounds):
         figure("4c", "MicroPython GC heap peak, one-shot apply", "KiB", heap,
                "empty interpreter", heap_empty),
     ]
-    if idle_daemon is None:
-        records.append(pending("4d", "RSS of the idle daemon, CPython", "KiB",
-                               "no daemon in this tree yet"))
-    else:
-        records.append(figure("4d", "RSS of the idle daemon, CPython", "KiB",
-                              [idle_daemon["VmRSS"]], IDLE, cpython_empty,
-                              detail={"VmHWM": idle_daemon["VmHWM"]}))
+    records.append(figure("4d", "RSS of the idle daemon, CPython", "KiB", [idle_daemon["VmRSS"]],
+                          IDLE, cpython_empty, detail={"VmHWM": idle_daemon["VmHWM"]}))
     return records
 
 

@@ -42,9 +42,10 @@ def inside(ns_name):
 
 
 class Run:
-    """One finished process: wall seconds, exit code, output."""
+    """One finished process: when it started (perf_counter), wall seconds, exit code, output."""
 
-    def __init__(self, seconds, code, out, err):
+    def __init__(self, started, seconds, code, out, err):
+        self.started = started
         self.seconds = seconds
         self.code = code
         self.out = out
@@ -71,7 +72,7 @@ def run(argv, ns=None, env=None):
             seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return Run(seconds, proc.returncode, out.read().decode(errors="replace"),
+        return Run(start, seconds, proc.returncode, out.read().decode(errors="replace"),
                    err.read().decode(errors="replace"))
 
 
