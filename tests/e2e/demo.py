@@ -9,6 +9,7 @@ Exit status 0 only if every step behaved as expected. Everything is torn down on
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -119,7 +120,10 @@ def main():
     if os.geteuid() != 0:
         sys.stderr.write("make demo builds network namespaces: run it as root\n")
         return 1
+    sys.stdout.reconfigure(line_buffering=True)
     started = time.monotonic()
+    # A plain `kill` (or CI's timeout) unwinds through the teardown like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with Topology() as net:
         print("Topology {}-*: client1 {} / client2 {} -> router (LAN {}, WAN {}, IPv4 "
               "masquerade, IPv6 routed) -> VPN server {} / {}".format(
