@@ -20,10 +20,10 @@ import sys
 import time
 
 MAX_LIFETIME_S = 600
+MAX_ARRIVALS = 1000
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
 UDP_KINDS = {"ike": 500, "natt": 4500, "l2tp": 1701}
 RAW_KINDS = {"esp": 50, "ah": 51, "gre": 47}
-KINDS = ("ike", "natt", "esp", "ah", "gre", "pptp", "l2tp")
 REPLY = b"re:"
 
 # RFC 2637
@@ -242,7 +242,12 @@ class Server:
             del self.control[conn]
             conn.close()
             return
-        messages, buffer = split_pptp(buffer + data)
+        try:
+            messages, buffer = split_pptp(buffer + data)
+        except ValueError:
+            del self.control[conn]
+            conn.close()
+            return
         self.control[conn] = (peer, buffer)
         for control, message in messages:
             if control == SCCRQ:
@@ -413,10 +418,10 @@ class Client:
         sock = self.arrivals[kind, family]
         seen = []
         deadline = time.monotonic() + timeout
-        while True:
+        for _ in range(MAX_ARRIVALS):
             left = max(0, deadline - time.monotonic())
             if not select.select([sock], [], [], left)[0]:
-                return seen
+                break
             data, peer = sock.recvfrom(65535)
             data = raw_payload(family, data)
             parsed = parse_gre(data) if kind == "gre" else (None, data[8:])
@@ -426,7 +431,8 @@ class Client:
                     packet["call_id"] = parsed[0]
                 seen.append(packet)
                 if until and until.items() <= packet.items():
-                    return seen
+                    break
+        return seen
 
 
 def main(argv):
