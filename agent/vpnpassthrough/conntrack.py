@@ -25,11 +25,11 @@ def parse(text):
             continue
         tuples = []
         flow = {"family": words[0], "proto": NUMBER_NAMES.get(number, words[2]),
-                "packets": 0, "bytes": 0, "age": None, "assured": False}
+                "packets": 0, "bytes": 0, "age": None, "state": None}
         for word in words[4:]:
-            if word == "[ASSURED]":
-                flow["assured"] = True
             key, eq, value = word.partition("=")
+            if not eq and not word.startswith("[") and not word.isdigit():
+                flow["state"] = word  # TCP's: ESTABLISHED, TIME_WAIT, ...
             if not eq or word.startswith("["):
                 continue
             if key == "src":
@@ -86,6 +86,8 @@ def tunnels(flows, local, now):
     rows = {}
     order = []
     for protocol, flow in forwarded_vpn_flows(flows, local):
+        if flow["state"] not in (None, "ESTABLISHED"):
+            continue  # a PPTP control connection that is closing or never opened
         orig = flow["orig"]
         key = (protocol, orig["src"], orig["dst"])
         row = rows.get(key)
