@@ -63,25 +63,26 @@ def machine():
             "iperf3": _first_line(["iperf3", "--version"])}
 
 
-def _groups_1_and_4(params):
+def _reaction(params):
     with Lab() as lab:
-        figures, idle = reaction.run(lab, params["rounds"], params["resident_rounds"])
-        memory = footprint.memory(lab, idle, params["memory_rounds"])
-    return {"1": figures, "4": memory + footprint.package_size()}
+        return reaction.run(lab, params["rounds"], params["resident_rounds"])
 
 
-def _group_2(params):
-    return {"2": dataplane.run(params["iperf_rounds"], params["iperf_seconds"])}
+def _data_plane(params):
+    return dataplane.run(params["iperf_rounds"], params["iperf_seconds"])
 
 
-def _group_3(params):
+def _status_at_scale(params):
     with Lab() as lab:
-        return {"3": scale.run(lab, params["scale_rounds"], params["flows"],
-                               params["vpn_flows"])}
+        return scale.run(lab, params["scale_rounds"], params["flows"], params["vpn_flows"])
 
 
-# Figure 4 reuses the one-shot applies of figure 1, so they run together.
-STEPS = ((("1", "4"), _groups_1_and_4), (("3",), _group_3), (("2",), _group_2))
+def _footprint(params):
+    with Lab() as lab:
+        return footprint.memory(lab, params["memory_rounds"]) + footprint.package_size()
+
+
+GROUPS = {"1": _reaction, "2": _data_plane, "3": _status_at_scale, "4": _footprint}
 
 
 def main(argv=None):
@@ -92,23 +93,21 @@ def main(argv=None):
     parser.add_argument("--groups", default="1,2,3,4")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else FULL
-    wanted = set(args.groups.split(","))
-    results = {}
+    wanted = args.groups.split(",")
+    groups = []
     failed = False
     started = time.time()
-    for covers, step in STEPS:
-        if not wanted.intersection(covers):
+    for group in sorted(GROUPS):
+        if group not in wanted:
             continue
-        sys.stderr.write("bench: group {} ...\n".format(" and ".join(covers)))
+        sys.stderr.write(f"bench: group {group} ...\n")
         try:
-            results.update(step(params))
+            figures = GROUPS[group](params)
         except Exception as e:  # noqa: BLE001 (a broken group must not hide the others)
             traceback.print_exc()
             failed = True
-            for group in covers:
-                results[group] = [report.pending(group, "group failed", "",
-                                                 f"FAILED: {e}")]
-    groups = [(TITLES[g], results[g]) for g in sorted(results) if g in wanted]
+            figures = [report.figure(group, "group failed", "", [], error=str(e))]
+        groups.append((TITLES[group], figures))
     options = dict(params, quick=args.quick, seconds=round(time.time() - started, 1),
                    when=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -15,15 +15,17 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 
 import measure
 from lab import ALL_ON, HERE, L2TP_OFF, interpreter
-from report import figure, pending
+from report import figure
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 MICROPYTHON_RSS_TARGET = ("max", 4096)
 PACKAGE_TARGET = ("max", 64)
 IDLE = "interpreter running nothing"
+DAEMON_START_S = 10
 HEAP_PROBE = """
 import micropython
 from vpnpassthrough import cli
@@ -65,7 +67,32 @@ def _peak(text):
     return int(found.group(1))
 
 
-def memory(lab, idle_daemon, rounds):
+def _idle_daemon(lab, runtime):
+    """{VmRSS, VmHWM} in KiB of the daemon 1.5 s after its first apply."""
+    agent = lab.agent("daemon-" + runtime)
+    agent.commit(ALL_ON)
+    state = os.path.join(agent.state_dir, "state.json")
+    daemon = measure.start(agent.argv(runtime, "daemon"), ns=lab.router.name, env=agent.env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + DAEMON_START_S
+        while not os.path.exists(state) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)
+        if daemon.poll() is not None or not os.path.exists(state):
+            raise RuntimeError(f"the {runtime} daemon did not start and apply")
+        found = {}
+        with open(f"/proc/{daemon.pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[key] = int(value.split()[0])
+        return found
+    finally:
+        measure.stop(daemon)
+
+
+def memory(lab, rounds):
     cpython, cpython_empty = _peaks(lab, "cpython", rounds)
     micro, micro_empty = _peaks(lab, "micropython", rounds)
     added = measure.summary(micro)["median"] - measure.summary(micro_empty)["median"]
@@ -80,8 +107,12 @@ def memory(lab, idle_daemon, rounds):
         figure("4c", "MicroPython GC heap peak, one-shot apply", "KiB", heap,
                "empty interpreter", heap_empty),
     ]
-    records.append(figure("4d", "RSS of the idle daemon, CPython", "KiB", [idle_daemon["VmRSS"]],
-                          IDLE, cpython_empty, detail={"VmHWM": idle_daemon["VmHWM"]}))
+    for fid, runtime, empty in (("4d", "cpython", cpython_empty),
+                                ("4d'", "micropython", micro_empty)):
+        idle = _idle_daemon(lab, runtime)
+        label = {"cpython": "CPython", "micropython": "MicroPython (in CPython host)"}[runtime]
+        records.append(figure(fid, "RSS of the idle daemon, " + label, "KiB", [idle["VmRSS"]],
+                              IDLE, empty, detail={"VmHWM": idle["VmHWM"]}))
     return records
 
 
@@ -92,32 +123,15 @@ def _tar_members(data):
 
 
 def _ipk_contents(path):
-    """Files a .ipk installs: its data.tar.gz members (an ipk is a tar.gz or ar of tars)."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    if blob.startswith(b"!<arch>\n"):
-        members = _ar_members(blob)
-    else:
-        with tarfile.open(fileobj=io.BytesIO(blob)) as outer:
-            members = {os.path.basename(m.name): outer.extractfile(m).read()
-                       for m in outer.getmembers() if m.isfile()}
-    data = members.get("data.tar.gz")
-    if data is None:
-        raise RuntimeError(path + " has no data.tar.gz")
-    data = gzip.decompress(data)
-    return _tar_members(data), len(data)
+    """(path, size) of the files an .ipk installs, and its data.tar length (Installed-Size).
 
-
-def _ar_members(blob):
-    members = {}
-    at = 8
-    while at + 60 <= len(blob):
-        header = blob[at:at + 60]
-        name = header[:16].decode().strip().rstrip("/")
-        size = int(header[48:58].decode().strip())
-        members[name] = blob[at + 60:at + 60 + size]
-        at += 60 + size + (size % 2)
-    return members
+    package/ipk.py packs as OpenWrt does: a gzip'd tar holding data.tar.gz."""
+    with tarfile.open(path) as outer:
+        member = outer.getmember("./data.tar.gz")
+        data = gzip.decompress(outer.extractfile(member).read())
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        files = [(m.name, m.size) for m in tar.getmembers() if m.isfile()]
+    return files, len(data)
 
 
 def _source_bytes():
@@ -126,29 +140,25 @@ def _source_bytes():
 
 
 def package_size():
-    """Figure 4e per package: bytes installed, from the .ipk files `make ipk` builds."""
-    builder = os.path.join(REPO, "package", "ipk.py")
+    """Figure 4e per package: bytes of the files it installs, from what `make ipk` builds."""
     sources_kib = _source_bytes() / 1024.0
-    if not os.path.exists(builder):
-        return [pending("4e", "installed size of the packages", "KiB",
-                        f"no package/ipk.py in this tree yet (agent sources alone: {sources_kib:.0f} KiB)"
-                        , PACKAGE_TARGET)]
+    name = "installed size of the packages"
     with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run([sys.executable, builder, "--out", out], check=False,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            return [pending("4e", "installed size of the packages", "KiB",
-                            "package/ipk.py failed: " + (done.stderr or done.stdout)[-300:],
-                            PACKAGE_TARGET)]
+        done = subprocess.run([sys.executable, os.path.join(REPO, "package", "ipk.py"),
+                               "--out", out], check=False, capture_output=True, text=True)
+        ipks = sorted(glob.glob(os.path.join(out, "*.ipk")))
+        if done.returncode != 0 or not ipks:
+            return [figure("4e", name, "KiB", [], target=PACKAGE_TARGET,
+                           error="package/ipk.py: " + (done.stderr or done.stdout)[-300:])]
         records = []
-        for path in sorted(glob.glob(os.path.join(out, "**", "*.ipk"), recursive=True)):
-            contents, data_tar_bytes = _ipk_contents(path)
-            name = os.path.basename(path).split("_")[0]
-            installed = sum(size for _name, size in contents) / 1024.0
-            records.append(figure("4e", "installed size, " + name, "KiB", [installed],
-                                  "agent .py sources", [sources_kib], PACKAGE_TARGET,
+        for index, path in enumerate(ipks):
+            files, data_tar_bytes = _ipk_contents(path)
+            installed = sum(size for _name, size in files) / 1024.0
+            package = os.path.basename(path).split("_")[0]
+            records.append(figure("4e" + "'" * index, "installed size, " + package, "KiB",
+                                  [installed], "agent .py sources", [sources_kib],
+                                  PACKAGE_TARGET,
                                   detail={"ipk_bytes": os.path.getsize(path),
                                           "installed_size_field": data_tar_bytes,
-                                          "files": len(contents)}))
-        return records or [pending("4e", "installed size of the packages", "KiB",
-                                   "package/ipk.py built no .ipk", PACKAGE_TARGET)]
+                                          "files": len(files)}))
+        return records

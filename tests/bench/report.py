@@ -38,13 +38,6 @@ def figure(fid, name, unit, samples, anchor_name=None, anchor_samples=None, targ
     return record
 
 
-def pending(fid, name, unit, why, target=None):
-    """A figure that could not be taken in this run, with the reason in its note."""
-    record = figure(fid, name, unit, [], target=target, note=why)
-    record["pending"] = True
-    return record
-
-
 def _met(kind, limit, values, ratio):
     if kind == "max":
         return values["median"] <= limit if values else None
@@ -72,8 +65,7 @@ def _row(record):
     return [
         record["id"],
         record["name"],
-        _number(values["median"], unit) + " " + unit if values else
-        ("FAILED" if record.get("error") else "pending"),
+        _number(values["median"], unit) + " " + unit if values else "FAILED",
         "{}..{}".format(_number(values["min"], unit), _number(values["max"], unit))
         if values else "",
         str(values["n"]) if values else "",
