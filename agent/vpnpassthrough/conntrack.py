@@ -25,11 +25,11 @@ def parse(text):
             continue
         tuples = []
         flow = {"family": words[0], "proto": NUMBER_NAMES.get(number, words[2]),
-                "packets": 0, "bytes": 0, "age": None, "state": None}
+                "packets": 0, "bytes": 0, "age": None,
+                # TCP's state (ESTABLISHED, TIME_WAIT, ...) stands after the timeout
+                "state": None if "=" in words[5] else words[5]}
         for word in words[4:]:
             key, eq, value = word.partition("=")
-            if not eq and not word.startswith("[") and not word.isdigit():
-                flow["state"] = word  # TCP's: ESTABLISHED, TIME_WAIT, ...
             if not eq or word.startswith("["):
                 continue
             if key == "src":
