@@ -5,46 +5,76 @@ server or client) is never listed or cut. One `conntrack -L` lists both address 
 """
 
 from . import system
-from .protocols import L4_NUMBERS, classify
+from .protocols import L4_NUMBERS, PROTOCOLS, classify
 
 NUMBER_NAMES = {}
 for _name, _number in L4_NUMBERS.items():
     NUMBER_NAMES[_number] = _name
 
 
-def parse(text):
-    """`conntrack -L -o extended,ktimestamp` lines → flow dicts (unparseable lines skipped)."""
-    flows = []
-    for line in text.split("\n"):
-        words = line.split()
-        if len(words) < 6 or words[0] not in ("ipv4", "ipv6"):
+# What a VPN flow looks like before it is parsed: its IP protocol number, or "number:port".
+_VPN_KEYS = set()
+for _protocol in PROTOCOLS:
+    for _name, _number in _protocol["ip_protocols"]:
+        _VPN_KEYS.add(str(_number))
+    for _name, _port in _protocol["ports"]:
+        _VPN_KEYS.add("{}:{}".format(L4_NUMBERS[_name], _port))
+
+
+def _first_value(text, key):
+    start = text.find(key)
+    if start < 0:
+        return ""
+    start += len(key)
+    end = text.find(" ", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def _looks_like_vpn(line):
+    """Cheap test on the raw line, so the thousands of other flows are never parsed."""
+    head = line.split(None, 5)
+    if len(head) < 6:
+        return False
+    number = head[3]
+    if number in _VPN_KEYS:
+        return True
+    return (number + ":" + _first_value(head[5], "dport=") in _VPN_KEYS or
+            number + ":" + _first_value(head[5], "sport=") in _VPN_KEYS)
+
+
+def parse_line(line):
+    """One `conntrack -L -o extended,ktimestamp` line → a flow dict, or None if it is not a
+    VPN protocol's flow (or not a flow line at all)."""
+    if not _looks_like_vpn(line):
+        return None
+    words = line.split()
+    if words[0] not in ("ipv4", "ipv6"):
+        return None
+    try:
+        number = int(words[3])
+    except ValueError:
+        return None
+    tuples = []
+    flow = {"family": words[0], "proto": NUMBER_NAMES.get(number, words[2]),
+            "packets": 0, "bytes": 0, "age": None,
+            # TCP's state (ESTABLISHED, TIME_WAIT, ...) stands after the timeout
+            "state": None if "=" in words[5] else words[5]}
+    for word in words[4:]:
+        key, eq, value = word.partition("=")
+        if not eq or word.startswith("["):
             continue
-        try:
-            number = int(words[3])
-        except ValueError:
-            continue
-        tuples = []
-        flow = {"family": words[0], "proto": NUMBER_NAMES.get(number, words[2]),
-                "packets": 0, "bytes": 0, "age": None,
-                # TCP's state (ESTABLISHED, TIME_WAIT, ...) stands after the timeout
-                "state": None if "=" in words[5] else words[5]}
-        for word in words[4:]:
-            key, eq, value = word.partition("=")
-            if not eq or word.startswith("["):
-                continue
-            if key == "src":
-                tuples.append({})
-            if key in ("packets", "bytes"):
-                flow[key] += int(value) if value.isdigit() else 0
-            elif key == "delta-time":
-                flow["age"] = int(value) if value.isdigit() else None
-            elif tuples and key in ("src", "dst", "sport", "dport", "srckey", "dstkey"):
-                tuples[-1][key] = value
-        if len(tuples) != 2:
-            continue
-        flow["orig"], flow["reply"] = tuples
-        flows.append(flow)
-    return flows
+        if key == "src":
+            tuples.append({})
+        if key in ("packets", "bytes"):
+            flow[key] += int(value) if value.isdigit() else 0
+        elif key == "delta-time":
+            flow["age"] = int(value) if value.isdigit() else None
+        elif tuples and key in ("src", "dst", "sport", "dport", "srckey", "dstkey"):
+            tuples[-1][key] = value
+    if len(tuples) != 2:
+        return None
+    flow["orig"], flow["reply"] = tuples
+    return flow
 
 
 def _port(tup, key):
@@ -68,46 +98,73 @@ def parse_addresses(text):
     return addresses
 
 
-def forwarded_vpn_flows(flows, local):
-    """(protocol, flow) for flows of a passthrough protocol that cross the router."""
-    selected = []
-    for flow in flows:
-        orig = flow["orig"]
-        if orig.get("src") in local or orig.get("dst") in local:
-            continue
-        protocol = protocol_of(flow)
-        if protocol:
-            selected.append((protocol, flow))
-    return selected
+def _vpn_protocol(flow, local):
+    """The passthrough protocol of a flow that crosses the router, else None."""
+    if flow is None:
+        return None
+    orig = flow["orig"]
+    if orig.get("src") in local or orig.get("dst") in local:
+        return None
+    return protocol_of(flow)
 
 
-def tunnels(flows, local, now):
-    """One row per protocol, LAN client and server, with its flows' traffic added up."""
-    rows = {}
-    order = []
-    for protocol, flow in forwarded_vpn_flows(flows, local):
-        if flow["state"] not in (None, "ESTABLISHED"):
-            continue  # a PPTP control connection that is closing or never opened
+BUCKETS = 64
+
+
+class Tunnels:
+    """Folds flows into one row per protocol, LAN client and server as they are read, so
+    memory grows with the tunnels, not with everything conntrack tracks. Without detail only
+    the rows' keys are kept (what status counts); repeated strings are stored once.
+
+    Rows live in many small dicts rather than one big one: MicroPython's heap fragments
+    while thousands of lines pass through it, and a big dict needs one large free block."""
+
+    def __init__(self, local, now, detail=True):
+        self.local = local
+        self.now = now
+        self.detail = detail
+        self.buckets = [{} for _ in range(BUCKETS)]
+        self.strings = {}
+
+    def _shared(self, text):
+        return self.strings.setdefault(text, text)
+
+    def add_line(self, line):
+        flow = parse_line(line)
+        protocol = _vpn_protocol(flow, self.local)
+        if protocol is None or flow["state"] not in (None, "ESTABLISHED"):
+            return  # not a VPN flow, or a PPTP control connection closing or never opened
         orig = flow["orig"]
-        key = (protocol, orig["src"], orig["dst"])
+        key = (protocol, orig["src"], self._shared(orig["dst"]))
+        rows = self.buckets[hash(key[1]) % BUCKETS]
         row = rows.get(key)
+        if not self.detail:
+            rows[key] = None
+            return
         if row is None:
             nat = flow["reply"].get("dst")
-            row = {"protocol": protocol, "client": orig["src"], "server": orig["dst"],
-                   "nat": nat if nat != orig["src"] else None, "since": None,
-                   "packets": 0, "bytes": 0, "flows": []}
+            # [nat, since, packets, bytes, flows]
+            row = [None if nat == orig["src"] else self._shared(nat), None, 0, 0, []]
             rows[key] = row
-            order.append(key)
-        row["packets"] += flow["packets"]
-        row["bytes"] += flow["bytes"]
+        row[2] += flow["packets"]
+        row[3] += flow["bytes"]
         if flow["age"] is not None:
-            since = now - flow["age"]
-            if row["since"] is None or since < row["since"]:
-                row["since"] = since
-        row["flows"].append(_describe(flow))
-    for row in rows.values():
-        row["flows"].sort()
-    return [rows[key] for key in sorted(order)]
+            since = self.now - flow["age"]
+            if row[1] is None or since < row[1]:
+                row[1] = since
+        row[4].append(self._shared(_describe(flow)))
+
+    def count(self, protocol):
+        return sum(1 for rows in self.buckets for key in rows if key[0] == protocol)
+
+    def result(self):
+        found = []
+        for key, row in sorted(item for rows in self.buckets for item in rows.items()):
+            nat, since, packets, count, flows = row
+            flows.sort()
+            found.append({"protocol": key[0], "client": key[1], "server": key[2], "nat": nat,
+                          "since": since, "packets": packets, "bytes": count, "flows": flows})
+        return found
 
 
 def _describe(flow):
@@ -119,12 +176,20 @@ def _describe(flow):
     return flow["proto"]
 
 
-def list_flows():
-    """(flows, error): every tracked flow, or an error message."""
-    status, out, err = system.run(["conntrack", "-L", "-o", "extended,ktimestamp"])
-    if status != 0:
-        return [], "conntrack -L failed: {}".format(err.strip() or status)
-    return parse(out), None
+# Read line by line: a router can track tens of thousands of flows, more than MicroPython's
+# heap holds as one string.
+LIST_ARGV = ("conntrack", "-L", "-o", "extended,ktimestamp")
+
+
+def _listing_error(err, status):
+    return "conntrack -L failed: {}".format(err.strip() or status)
+
+
+def live_tunnels(now, detail=True):
+    """(Tunnels, error): the tunnels crossing the router now."""
+    tunnels = Tunnels(local_addresses(), now, detail)
+    status, _kept, err = system.run_lines(LIST_ARGV, tunnels.add_line)
+    return tunnels, _listing_error(err, status) if status != 0 else None
 
 
 def local_addresses():
@@ -148,15 +213,21 @@ def cut(protocols):
     Deleting the PPTP control connection also removes its GRE expectations (the kernel drops
     a master's expectations with it); the GRE flows themselves are deleted here too.
     """
-    flows, error = list_flows()
-    if error:
-        return 0, [error]
+    local = local_addresses()
+
+    def target(line):
+        flow = parse_line(line)
+        if _vpn_protocol(flow, local) in protocols:
+            return delete_argv(flow)
+        return None
+
+    status, targets, err = system.run_lines(LIST_ARGV, target)
+    if status != 0:
+        return 0, [_listing_error(err, status)]
     count = 0
     errors = []
-    for protocol, flow in forwarded_vpn_flows(flows, local_addresses()):
-        if protocol not in protocols:
-            continue
-        status, _out, err = system.run(delete_argv(flow))
+    for argv in targets:
+        status, _out, err = system.run(argv)
         if status == 0:
             count += 1
         elif "0 flow entries" not in err:

@@ -36,10 +36,6 @@ def protocol_state(cfg, name, helper, table_loaded):
     return "passing"
 
 
-def live_tunnels():
-    flows, error = conntrack.list_flows()
-    rows = conntrack.tunnels(flows, conntrack.local_addresses(), int(time.time()))
-    return rows, error
 
 
 def status(state_dir, sysroot="/"):
@@ -50,7 +46,7 @@ def status(state_dir, sysroot="/"):
     enabled = bool(cfg and cfg["enabled"])
     objects = nft.table()
     counters = nft.counters(objects)
-    rows, tunnel_error = live_tunnels()
+    tunnels_now, tunnel_error = conntrack.live_tunnels(int(time.time()), detail=False)
     errors = list(last.get("errors", ()))
     if tunnel_error:
         errors.append({"message": tunnel_error})
@@ -67,7 +63,7 @@ def status(state_dir, sysroot="/"):
             "state": protocol_state(cfg, name, helper, table_loaded),
             "counters": {"passed": counters.get(name + "_passed", zero),
                          "blocked": counters.get(name + "_blocked", zero)},
-            "tunnels": len([r for r in rows if r["protocol"] == name]),
+            "tunnels": tunnels_now.count(name),
         }
     modules = kmod.observe(sysroot)
     for name, state in (applied.get("modules") or {}).items():
@@ -90,8 +86,8 @@ def status(state_dir, sysroot="/"):
 
 
 def tunnels():
-    rows, error = live_tunnels()
-    reply = {"tunnels": rows}
+    tunnels_now, error = conntrack.live_tunnels(int(time.time()))
+    reply = {"tunnels": tunnels_now.result()}
     if error:
         reply["error"] = error
     return reply

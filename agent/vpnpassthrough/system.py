@@ -23,12 +23,25 @@ def _run_subprocess(argv, stdin):
     return done.returncode, done.stdout, done.stderr
 
 
+def _run_lines_subprocess(argv, keep):
+    import subprocess
+
+    try:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+    except OSError as e:
+        return NOT_FOUND, [], "{}: {}".format(argv[0], e.strerror or e)
+    kept = [item for item in map(keep, child.stdout) if item is not None]
+    err = child.stderr.read()
+    return child.wait(), kept, err
+
+
 def shell_quote(arg):
     return "'" + arg.replace("'", "'\\''") + "'"
 
 
-def _run_os_system(argv, stdin):
-    base = "{}/vpnpassthrough-{}".format(os.getenv("TMPDIR") or "/tmp", files.unique_suffix())
+def _shell(argv, stdin, base):
+    """Run through os.system with stdout and stderr in base.out and base.err; the status."""
     command = " ".join(shell_quote(a) for a in argv)
     command += " >{} 2>{}".format(shell_quote(base + ".out"), shell_quote(base + ".err"))
     if stdin is not None:
@@ -38,20 +51,50 @@ def _run_os_system(argv, stdin):
     else:
         command += " </dev/null"
     status = os.system(command)
-    out = files.read(base + ".out", "")
-    err = files.read(base + ".err", "")
+    return status >> 8 if status & 0xFF == 0 else 128 + (status & 0x7F)
+
+
+def _scratch():
+    return "{}/vpnpassthrough-{}".format(os.getenv("TMPDIR") or "/tmp", files.unique_suffix())
+
+
+def _cleanup(base):
     for suffix in (".in", ".out", ".err"):
         files.remove(base + suffix)
-    code = status >> 8 if status & 0xFF == 0 else 128 + (status & 0x7F)
-    return code, out, err
+
+
+def _run_os_system(argv, stdin):
+    base = _scratch()
+    try:
+        code = _shell(argv, stdin, base)
+        return code, files.read(base + ".out", ""), files.read(base + ".err", "")
+    finally:
+        _cleanup(base)
+
+
+def _run_lines_os_system(argv, keep):
+    base = _scratch()
+    try:
+        code = _shell(argv, None, base)
+        with open(base + ".out") as out:
+            kept = [item for item in map(keep, out) if item is not None]
+        return code, kept, files.read(base + ".err", "")
+    finally:
+        _cleanup(base)
 
 
 if sys.implementation.name == "micropython":
-    _run = _run_os_system
+    _run, _run_lines = _run_os_system, _run_lines_os_system
 else:
-    _run = _run_subprocess
+    _run, _run_lines = _run_subprocess, _run_lines_subprocess
 
 
 def run(argv, stdin=None):
     """Run argv; a missing program gives status 127 and says so on stderr."""
     return _run(list(argv), stdin)
+
+
+def run_lines(argv, keep):
+    """Run argv and pass each line of its output to keep(); (status, [what keep returned that
+    is not None], stderr). The output is never held whole in memory."""
+    return _run_lines(list(argv), keep)
