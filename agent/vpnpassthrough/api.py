@@ -5,7 +5,9 @@ checked against it (ubus_rpc_session, which LuCI adds to every call, is dropped 
 The methods import what they need when called, so rpcd's `list` loads nothing but this table.
 """
 
+import json
 import os
+import sys
 
 DEFAULT_CONFIG_DIR = "/etc/config"
 DEFAULT_STATE_DIR = "/var/run/vpnpassthrough"
@@ -18,6 +20,13 @@ def context(config_dir=None, state_dir=None):
         "config_dir": config_dir or os.getenv("VPNPASSTHROUGH_CONFIG_DIR") or DEFAULT_CONFIG_DIR,
         "state_dir": state_dir or os.getenv("VPNPASSTHROUGH_STATE_DIR") or DEFAULT_STATE_DIR,
     }
+
+
+def print_reply(reply):
+    """One JSON object on stdout, written as it is encoded: a long tunnel list would need one
+    large block of MicroPython's heap as a single string."""
+    json.dump(reply, sys.stdout)
+    sys.stdout.write("\n")
 
 
 def _status(ctx, _args):

@@ -5,7 +5,6 @@ check, reload, set). Method replies are printed as JSON; the exit status is 1 wh
 carries an error or ok=false, whose messages also go to stderr.
 """
 
-import json
 import sys
 
 from . import api, config, engine, kmod
@@ -92,7 +91,7 @@ def main(argv=None):
             command, USAGE))
         return 2
     reply = api.call(command, args, ctx)
-    sys.stdout.write(json.dumps(reply) + "\n")
+    api.print_reply(reply)
     if "error" in reply:
         return _fail([{"message": reply["error"]}])
     if reply.get("ok") is False:

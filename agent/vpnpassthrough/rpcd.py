@@ -57,5 +57,5 @@ def main(argv):
         reply = call(argv[1], _read_stdin())
     else:
         reply = {"error": USAGE}
-    sys.stdout.write(json.dumps(reply) + "\n")
+    api.print_reply(reply)
     return 1 if "error" in reply else 0
