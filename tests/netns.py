@@ -6,6 +6,7 @@ runs cannot clash.
 """
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENT = os.path.join(REPO, "agent")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 MICROPYTHON = os.path.join(VENV_BIN, "micropython")
+LAUNCHER = os.path.join(REPO, "files", "usr", "sbin", "vpnpassthrough")
 
 
 def unique_prefix():
@@ -45,6 +47,13 @@ class Namespace:
 
     def delete(self):
         subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+
+
+def micropython_argv():
+    """micropython with the options the launcher gives it (its heap size)."""
+    with open(LAUNCHER) as f:
+        options = re.search(r"exec micropython (.*) -m vpnpassthrough", f.read()).group(1)
+    return [MICROPYTHON] + options.split()
 
 
 def agent_argv(python=None):

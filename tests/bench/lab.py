@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import measure
-from netns import MICROPYTHON, Namespace, agent_env, unique_prefix, write_config
+from netns import Namespace, agent_env, micropython_argv, unique_prefix, write_config
 
 WAN_DEVICE = "wan0"
 RUNTIMES = ("cpython", "micropython")
@@ -22,7 +22,7 @@ L2TP_OFF = dict(ALL_ON, l2tp="0")  # the change the reaction and memory figures 
 
 
 def interpreter(runtime):
-    return {"cpython": [sys.executable], "micropython": [MICROPYTHON]}[runtime]
+    return {"cpython": [sys.executable], "micropython": micropython_argv()}[runtime]
 
 
 class Agent:
