@@ -16,15 +16,14 @@ import sys
 import time
 import traceback
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
 import dataplane
 import footprint
 import reaction
 import report
 import scale
 from lab import Lab, interpreter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 FULL = {"rounds": 15, "resident_rounds": 8, "scale_rounds": 7, "flows": 10000, "vpn_flows": 1000,

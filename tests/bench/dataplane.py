@@ -45,7 +45,8 @@ def _client(net, seconds):
         report = json.loads(done.stdout)
         return report["end"]["sum_received"]["bits_per_second"] / 1e9
     except (ValueError, KeyError) as e:
-        raise RuntimeError(f"iperf3 failed ({e}): {done.stdout[-500:]}{done.stderr[-500:]}")
+        raise RuntimeError(
+            f"iperf3 failed ({e}): {done.stdout[-500:]}{done.stderr[-500:]}") from None
 
 
 def _load(net, path, variant):
@@ -111,7 +112,7 @@ def _measure(net, rounds, seconds):
                 "enters" if path["entered_protocol_chain"] else "never enters"))
     records = []
     for fid, variant in (("2a", "all on"), ("2b", "all off")):
-        paired = [a / b for a, b in zip(samples[variant], samples["none"])]
+        paired = [a / b for a, b in zip(samples[variant], samples["none"], strict=True)]
         records.append(figure(fid, "TCP throughput, agent table " + variant, "Gbit/s",
                               samples[variant], "no table", samples["none"], TARGET,
                               ratio=measure.summary(paired)["median"],

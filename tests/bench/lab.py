@@ -12,8 +12,14 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-import measure
-from netns import Namespace, agent_env, micropython_argv, unique_prefix, write_config
+import measure  # noqa: E402  (tests/ is on the path from the line above)
+from netns import (  # noqa: E402
+    Namespace,
+    agent_env,
+    micropython_argv,
+    unique_prefix,
+    write_config,
+)
 
 WAN_DEVICE = "wan0"
 RUNTIMES = ("cpython", "micropython")

@@ -89,7 +89,8 @@ def table(groups):
     lines = []
 
     def line(row):
-        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        return "  ".join(cells).rstrip()
 
     lines.append(line(HEADER))
     for title, records in groups:

@@ -31,7 +31,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from netns import Namespace, agent_argv, agent_env, unique_prefix, write_config
+from netns import (  # noqa: E402  (tests/ is on the path from the line above)
+    Namespace,
+    agent_argv,
+    agent_env,
+    unique_prefix,
+    write_config,
+)
 
 PEERS = os.path.join(HERE, "peers.py")
 
@@ -134,7 +140,7 @@ class Agent:
             return json.loads(done.stdout)
         except ValueError:
             raise AssertionError("vpnpassthrough {} printed no JSON ({}): {}{}".format(
-                " ".join(args), done.returncode, done.stdout, done.stderr))
+                " ".join(args), done.returncode, done.stdout, done.stderr)) from None
 
     def reload(self):
         reply = self._json("reload")

@@ -70,7 +70,7 @@ def test_the_builder_reads_each_makefile_as_gnu_make_does(name, tmp_path):
     folder = os.path.join(PACKAGE_DIR, name)
     feed = Feed(folder, BUILD_DIR)
     exprs = expressions(feed)
-    assert dict(zip(exprs, make_reads(folder, exprs, tmp_path))) == {
+    assert dict(zip(exprs, make_reads(folder, exprs, tmp_path), strict=True)) == {
         expr: feed.expand(expr) for expr in exprs}
 
 
