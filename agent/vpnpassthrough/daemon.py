@@ -2,22 +2,24 @@
 the committed config changes, on SIGHUP, and when a network interface goes up or down.
 
 A `uci commit` from the shell fires no event on OpenWrt, so the agent watches the committed file
-itself: every half second a stat of its inode, size and mtime, which catches the rename that
-`uci commit` does and works on MicroPython (no inotify there), so the apply follows a commit
-well within 2 s. SIGHUP and ubus events come from adapters that exist only on CPython with
-python3-ubus; without them the loop just sleeps between stats and procd's reload runs the
-CLI's reload. Whatever wakes it, the agent only notes why, and one apply per tick serves all
-reasons. An apply that fails (an invalid commit) is recorded for `status` and logged by the
-engine; the last good state stays in force and the agent keeps watching.
+itself. What decides is a stat of its inode, size and mtime (the rename `uci commit` does always
+shows), taken after every wait. The wait ends early when something may have happened: on
+CPython an inotify watch on the config directory and the interpreter's signal wakeup fd, so a
+commit or a SIGHUP is applied at once. Otherwise (MicroPython, or python3 without ctypes) the
+wait lasts a tick, 0.5 s, which is also the safety net, so an apply follows a commit well
+within 2 s in any case. python-ubus gives no fd to wait on: netifd's events are handled after
+each wait, at most a tick late. Whatever wakes it, the agent only notes why, and one apply
+serves all reasons. An apply that fails (an invalid commit) is recorded for `status` and logged
+by the engine; the last good state stays in force and the agent keeps watching.
 """
 
 import os
-import time
+import select
 
 from . import api, syslog, uci
 from .config import CONFIG
 
-TICK_S = 0.5
+TICK_S = 0.5  # the longest wait between two stats of the committed file
 INTERFACE_ACTIONS = ("ifup", "ifdown")
 
 
@@ -30,14 +32,30 @@ def file_signature(path):
     return (st[1], st[6], getattr(st, "st_mtime_ns", st[8]))
 
 
+def _drain(fd):
+    """Read a woken fd empty (inotify events, signal bytes): only the wake matters, and an fd
+    left readable would end every later wait at once."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:  # EAGAIN: nothing left
+        pass
+
+
 class Agent:
-    def __init__(self, ctx):
+    def __init__(self, ctx, tick_s=TICK_S):
         self.ctx = ctx
         self.path = uci.path_of(ctx["config_dir"], CONFIG)
         self.seen = file_signature(self.path)
         self.reasons = []
         self.running = True
         self.bus = None
+        self.tick_ms = int(tick_s * 1000)
+        self.wakers = select.poll()
+
+    def add_waker(self, fd):
+        """An fd whose turning readable ends the wait before the tick is over."""
+        self.wakers.register(fd, select.POLLIN)
 
     def wake(self, reason):
         """Called from signal handlers and ubus callbacks: note why; the loop applies."""
@@ -65,7 +83,7 @@ class Agent:
                 syslog.send(syslog.ERR, "ubus send failed: {}".format(e))
 
     def step(self):
-        """One tick's work: notice a commit, apply once for everything that asked."""
+        """After each wait: notice a commit, apply once for everything that asked."""
         now = file_signature(self.path)
         if now != self.seen:
             self.seen = now
@@ -76,10 +94,11 @@ class Agent:
             self.apply(reasons)
 
     def wait(self):
+        """Until a waker fires or the tick is over; then run the bus events received meanwhile."""
+        for fd, _events in self.wakers.poll(self.tick_ms):
+            _drain(fd)
         if self.bus:
-            self.bus.wait(TICK_S)
-        else:
-            time.sleep(TICK_S)
+            self.bus.deliver()
 
     def serve(self):
         self.apply(["start"])
@@ -88,6 +107,26 @@ class Agent:
             if self.running:
                 self.step()
         return 0
+
+
+def _catch_signals(agent):
+    """CPython: SIGHUP applies, SIGTERM and SIGINT stop, each at once."""
+    try:
+        from . import signals
+    except ImportError:
+        return  # MicroPython: SIGTERM's default action ends us; reload runs the CLI
+    agent.add_waker(signals.install(lambda: agent.wake("SIGHUP"), agent.stop))
+
+
+def _watch_config_dir(agent):
+    """Where inotify is at hand, a commit ends the wait at once; elsewhere the tick finds it."""
+    try:
+        from . import inotify
+
+        fd = inotify.watch(agent.ctx["config_dir"])
+    except (ImportError, OSError):
+        return
+    agent.add_waker(fd)
 
 
 def _connect(agent):
@@ -102,14 +141,15 @@ def _connect(agent):
         return None
 
 
+def _tick_s():
+    """VPNPASSTHROUGH_TICK_S: tests stretch the tick to show that the early wakes work."""
+    return float(os.getenv("VPNPASSTHROUGH_TICK_S") or TICK_S)
+
+
 def run(ctx):
-    agent = Agent(ctx)
-    try:
-        from . import signals
-    except ImportError:
-        pass  # MicroPython: SIGTERM's default action ends us; reload runs the CLI
-    else:
-        signals.install(lambda: agent.wake("SIGHUP"), agent.stop)
+    agent = Agent(ctx, _tick_s())
+    _catch_signals(agent)
+    _watch_config_dir(agent)  # before the start apply: an earlier commit is in that apply
     agent.bus = _connect(agent)
     syslog.send(syslog.INFO, "started, watching " + agent.path)
     try:

@@ -18,9 +18,11 @@ class Bus:
         ubus.connect()
         ubus.listen((INTERFACE_EVENT, lambda _event, data: on_interface(data)))
 
-    def wait(self, seconds):
-        """Serve events for this long (uloop runs the whole time; callbacks only take note)."""
-        ubus.loop(int(seconds * 1000))
+    def deliver(self):
+        """Run the callbacks of the events already received, without waiting. python-ubus
+        gives no fd to wait on, and loop(timeout) would hold the daemon in uloop for the whole
+        timeout, deaf to its own wakes; loop(0) only reads the (non-blocking) socket."""
+        ubus.loop(0)
 
     def announce(self, reply):
         ubus.send(APPLIED_EVENT, reply)

@@ -2,11 +2,14 @@
 config directory: it applies at start, follows a `uci commit` (temp file renamed over the old
 one) by itself, applies on SIGHUP and on netifd's network.interface events, announces each
 apply on ubus, keeps the last good table when a commit is invalid, and logs without flooding.
+On CPython a commit and a SIGHUP wake it at once (inotify, the signal wakeup fd); on MicroPython
+and without ctypes its stat tick finds the commit.
 
 python-ubus is not available here, so the daemon gets tests/ubus/fakes/ubus.py, a stand-in that
 follows the binding's API and its exact-arguments rule (see the fake's docstring). Waits are
 bounded polls: the 2 s reaction is a behaviour bound checked here with room to spare; its speed
-is measured by `make bench`.
+is measured by `make bench`. The early wakes are shown with the daemon's tick stretched to 60 s
+(VPNPASSTHROUGH_TICK_S): only a wake can make it act within the 5 s a test waits.
 """
 
 import json
@@ -21,6 +24,7 @@ from netns import AGENT, MICROPYTHON, write_config
 
 BLOCKED = 'counter name "pptp_blocked" drop'
 HELPER = 'ct helper set "pptp"'
+LONG_TICK = {"VPNPASSTHROUGH_TICK_S": "60"}
 
 
 def write_wan(config_dir, device):
@@ -46,6 +50,18 @@ def table_with(ns, text):
 
 def status(agent, ns):
     return json.loads(agent.run(ns, "status", check=True).stdout)
+
+
+def inotify_instances(proc):
+    """How many inotify fds the process holds, as the kernel names them in /proc."""
+    folder = "/proc/{}/fd".format(proc.pid)
+    found = 0
+    for fd in os.listdir(folder):
+        try:
+            found += os.readlink(os.path.join(folder, fd)) == "anon_inode:inotify"
+        except FileNotFoundError:  # a file it closed meanwhile
+            pass
+    return found
 
 
 class FakeBus:
@@ -153,15 +169,41 @@ def test_an_invalid_commit_keeps_the_table_and_shows_the_error(netns, agent, dae
                "the apply that changed something is logged")
 
 
-def test_sighup_makes_it_reread_and_apply(netns, agent, daemon):
+def test_a_commit_wakes_it_at_once_through_inotify(netns, agent, daemon):
+    write_config(agent.config_dir, wan_device=["eth9"])
+    proc = daemon(netns, **LONG_TICK)
+    eventually(table_with(netns, HELPER), "the daemon applies at start")
+    assert inotify_instances(proc) == 1
+    write_config(agent.config_dir, wan_device=["eth9"], pptp="0")
+    eventually(table_with(netns, BLOCKED), "the commit is in force long before the next tick")
+
+
+def test_sighup_makes_it_reread_and_apply_at_once(netns, agent, daemon, bus):
     write_config(agent.config_dir)  # WAN devices from the firewall zone `wan`
     write_wan(agent.config_dir, "eth1")
-    proc = daemon(netns)
-    eventually(table_with(netns, 'elements = { "eth1" }'), "the start apply")
-    # The daemon watches only its own config; a moved WAN device needs a reload.
+    proc = daemon(netns, **bus.env(), **LONG_TICK)
+    eventually(lambda: bus.applied("start"), "the start apply is announced")
+    # The daemon follows only its own config; a moved WAN device needs a reload. The commit of
+    # `network` wakes it too (same directory), but its stat finds its own file unchanged.
     write_wan(agent.config_dir, "eth2")
     os.kill(proc.pid, signal.SIGHUP)
-    eventually(table_with(netns, 'elements = { "eth2" }'), "SIGHUP re-resolved the WAN")
+    announced = eventually(lambda: bus.applied("SIGHUP"), "SIGHUP woke it before the tick")
+    assert announced["reasons"] == ["SIGHUP"] and bus.applied("config changed") is None
+    assert 'elements = { "eth2" }' in netns.nft_table()
+    assert proc.poll() is None
+
+
+def test_without_ctypes_its_tick_still_finds_a_commit(netns, agent, daemon, tmp_path):
+    # OpenWrt's python3-light comes without python3-ctypes: the inotify adapter cannot load.
+    no_ctypes = tmp_path / "no_ctypes"
+    no_ctypes.mkdir()
+    (no_ctypes / "ctypes.py").write_text("raise ImportError('python3-ctypes not installed')\n")
+    write_config(agent.config_dir, wan_device=["eth9"])
+    proc = daemon(netns, PYTHONPATH="{}:{}".format(no_ctypes, AGENT))
+    eventually(table_with(netns, HELPER), "the daemon applies at start")
+    assert inotify_instances(proc) == 0
+    write_config(agent.config_dir, wan_device=["eth9"], pptp="0")
+    eventually(table_with(netns, BLOCKED), "the stat tick found the commit")
     assert proc.poll() is None
 
 
