@@ -134,7 +134,8 @@ class Agent:
         return self.ns.run(agent_argv(self.python) + list(args), check=check,
                            env=agent_env(self.config_dir, self.state_dir))
 
-    def _json(self, *args):
+    def reply(self, *args):
+        """The CLI's JSON reply, also when it reports a failure."""
         done = self.cli(*args)
         try:
             return json.loads(done.stdout)
@@ -143,16 +144,16 @@ class Agent:
                 " ".join(args), done.returncode, done.stdout, done.stderr)) from None
 
     def reload(self):
-        reply = self._json("reload")
+        reply = self.reply("reload")
         if not reply.get("ok"):
             raise AssertionError(f"reload failed: {reply}")
         return reply
 
     def status(self):
-        return self._json("status")
+        return self.reply("status")
 
     def tunnels(self):
-        return self._json("tunnels")["tunnels"]
+        return self.reply("tunnels")["tunnels"]
 
     def counters(self):
         """{"ipsec": {"passed": packets, "blocked": packets}, ...} from status."""

@@ -88,7 +88,7 @@ def test_all_passing_panel_shows_states_and_three_tunnels(dom):
     text = section(dom, "all_passing")
     assert "IPsec Passing" in text and "PPTP Passing" in text and "L2TP Passing" in text
     assert "PPTP helper assigned to PPTP control connections" in text
-    for client, server in (("10.99.0.2", "203.0.113.10"), ("10.99.0.3", "203.0.113.20")):
+    for client, server in (("10.99.1.11", "198.51.100.2"), ("10.99.1.12", "198.51.100.3")):
         assert "{} {} 198.51.100.1".format(client, server) in text
     assert text.count("198.51.100.1") == 3
 

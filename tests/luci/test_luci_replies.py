@@ -1,6 +1,6 @@
 """The recorded replies the page is tested with are still what the agent answers: record them
-again from the real agent (tests/luci/record_replies.py, in namespaces it creates and deletes)
-and compare their shape, key by key and item by item, with the stored ones."""
+again from the real agent (tests/luci/record_replies.py, on the e2e topology, which it builds and
+tears down) and compare their shape, key by key and item by item, with the stored ones."""
 
 import json
 import os
@@ -32,8 +32,8 @@ def test_every_scenario_is_stored():
     assert names == sorted(record_replies.SCENARIOS)
 
 
-def test_stored_replies_have_the_shape_the_agent_answers_with_today(tmp_path):
-    fresh = record_replies.record_all(str(tmp_path))
+def test_stored_replies_have_the_shape_the_agent_answers_with_today():
+    fresh = record_replies.record_all()
     assert sorted(fresh) == sorted(record_replies.SCENARIOS)
     for scenario in record_replies.SCENARIOS:
         assert shape(fresh[scenario]) == shape(stored(scenario)), scenario
