@@ -212,8 +212,8 @@ def resident(lab, rounds):
         finally:
             measure.stop(daemon)
             monitor.close()
-    note = (f"the daemon looks at the file every {_daemon_tick()} s and acts on SIGHUP only at "
-            "its next look; once awake its apply costs what 1a'' shows")
+    note = ("inotify on the config directory and SIGHUP wake the daemon at once (its stat every "
+            f"{_daemon_tick()} s is the safety net); once awake its apply costs what 1a'' shows")
     return [figure("1a", "commit -> in force, resident agent (file watch)", "ms",
                    samples["watch"], FLOOR_IN_FORCE, floors["watch"], RESIDENT_TARGET,
                    note=note),
