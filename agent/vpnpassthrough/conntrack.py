@@ -12,34 +12,22 @@ for _name, _number in L4_NUMBERS.items():
     NUMBER_NAMES[_number] = _name
 
 
-# What a VPN flow looks like before it is parsed: its IP protocol number, or "number:port".
-_VPN_KEYS = set()
+# Text that every VPN flow's line holds: its IP protocol number as conntrack prints it, or one
+# of the ports (as sport= or dport=). Other lines may hold it too; parsing sorts them out.
+_VPN_MARKS = []
 for _protocol in PROTOCOLS:
     for _name, _number in _protocol["ip_protocols"]:
-        _VPN_KEYS.add(str(_number))
+        _VPN_MARKS.append(" {} ".format(_number))
     for _name, _port in _protocol["ports"]:
-        _VPN_KEYS.add("{}:{}".format(L4_NUMBERS[_name], _port))
-
-
-def _first_value(text, key):
-    start = text.find(key)
-    if start < 0:
-        return ""
-    start += len(key)
-    end = text.find(" ", start)
-    return text[start:] if end < 0 else text[start:end]
+        _VPN_MARKS.append("port={} ".format(_port))
 
 
 def _looks_like_vpn(line):
-    """Cheap test on the raw line, so the thousands of other flows are never parsed."""
-    head = line.split(None, 5)
-    if len(head) < 6:
-        return False
-    number = head[3]
-    if number in _VPN_KEYS:
-        return True
-    return (number + ":" + _first_value(head[5], "dport=") in _VPN_KEYS or
-            number + ":" + _first_value(head[5], "sport=") in _VPN_KEYS)
+    """Cheap test on the raw line, so the thousands of other flows are never split."""
+    for mark in _VPN_MARKS:
+        if mark in line:
+            return True
+    return False
 
 
 def parse_line(line):
