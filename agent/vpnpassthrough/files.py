@@ -55,3 +55,20 @@ def makedirs(path):
             except OSError:
                 if not exists(here):
                     raise
+
+
+def lines(path, chunk=4096):
+    """The file's lines (without their newline), read in chunks: MicroPython's own line
+    iteration reads a character at a time, fifteen times slower on a long listing."""
+    rest = ""
+    with open(path) as f:
+        while True:
+            data = f.read(chunk)
+            if not data:
+                break
+            parts = (rest + data).split("\n")
+            rest = parts.pop()
+            for line in parts:
+                yield line
+    if rest:
+        yield rest

@@ -76,8 +76,7 @@ def _run_lines_os_system(argv, keep):
     base = _scratch()
     try:
         code = _shell(argv, None, base)
-        with open(base + ".out") as out:
-            kept = [item for item in map(keep, out) if item is not None]
+        kept = [item for item in map(keep, files.lines(base + ".out")) if item is not None]
         return code, kept, files.read(base + ".err", "")
     finally:
         _cleanup(base)
