@@ -11,7 +11,6 @@ import sys
 
 DEFAULT_CONFIG_DIR = "/etc/config"
 DEFAULT_STATE_DIR = "/var/run/vpnpassthrough"
-SWITCHES = ("enabled", "ipsec", "pptp", "l2tp")
 
 
 def context(config_dir=None, state_dir=None):
@@ -63,7 +62,8 @@ def _set(ctx, args):
     from . import config, files, store, uci
 
     if not args:
-        return {"error": "set takes at least one of: " + ", ".join(SWITCHES)}
+        switches = ", ".join(sorted(METHODS["set"]["args"]))
+        return {"error": "set takes at least one of: " + switches}
     values = {}
     for name in args:
         values[name] = "1" if args[name] else "0"

@@ -31,8 +31,8 @@ def _looks_like_vpn(line):
 
 
 def parse_line(line):
-    """One `conntrack -L -o extended,ktimestamp` line → a flow dict, or None if it is not a
-    VPN protocol's flow (or not a flow line at all)."""
+    """One `conntrack -L -o extended,ktimestamp` line → a flow dict, or None when it cannot
+    be a VPN protocol's flow (or is not a flow line at all)."""
     if not _looks_like_vpn(line):
         return None
     words = line.split()
@@ -43,7 +43,7 @@ def parse_line(line):
     except ValueError:
         return None
     tuples = []
-    flow = {"family": words[0], "proto": NUMBER_NAMES.get(number, words[2]),
+    flow = {"proto": NUMBER_NAMES.get(number, words[2]),
             "packets": 0, "bytes": 0, "age": None,
             # TCP's state (ESTABLISHED, TIME_WAIT, ...) stands after the timeout
             "state": None if "=" in words[5] else words[5]}

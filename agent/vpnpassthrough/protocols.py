@@ -9,21 +9,18 @@ repeating ports and protocol numbers.
 PROTOCOLS = (
     {
         "name": "ipsec",
-        "title": "IPsec",
         "ports": (("udp", 500), ("udp", 4500)),
         "ip_protocols": (("esp", 50), ("ah", 51)),
         "helper": None,
     },
     {
         "name": "pptp",
-        "title": "PPTP",
         "ports": (("tcp", 1723),),
         "ip_protocols": (("gre", 47),),
         "helper": "pptp",
     },
     {
         "name": "l2tp",
-        "title": "L2TP",
         "ports": (("udp", 1701),),
         "ip_protocols": (),
         "helper": None,
@@ -39,13 +36,6 @@ PPTP_MODULES_BEFORE_5_1 = ("nf_conntrack_proto_gre", "nf_nat_proto_gre") + PPTP_
 PPTP_MODULE_PACKAGE = "kmod-nf-nathelper-extra"
 
 L4_NUMBERS = {"tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51}
-
-
-def by_name(name):
-    for protocol in PROTOCOLS:
-        if protocol["name"] == name:
-            return protocol
-    raise KeyError(name)
 
 
 def classify(l4proto, sport, dport):

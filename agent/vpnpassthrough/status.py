@@ -36,8 +36,6 @@ def protocol_state(cfg, name, helper, table_loaded):
     return "passing"
 
 
-
-
 def status(state_dir, sysroot="/"):
     record = store.load(state_dir)
     applied = record["applied"] or {}
