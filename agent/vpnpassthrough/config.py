@@ -10,6 +10,7 @@ TRUE = ("1", "yes", "on", "true", "enabled")
 FALSE = ("0", "no", "off", "false", "disabled")
 IFNAME_CHARS = uci.NAME_CHARS + ".-"
 IFNAME_MAX = 15  # IFNAMSIZ - 1
+WILDCARDS = "+*"
 
 # option -> (kind, default); the defaults are the classic router's: everything passes.
 SCHEMA = {
@@ -50,15 +51,18 @@ def parse_bool(value):
 
 
 def ifname_problem(name):
+    """None for a device name, or a wildcard ending in '+' (UCI) or '*' (firewall4)."""
     if not name:
         return "is empty"
     if len(name) > IFNAME_MAX:
         return "is longer than {} characters".format(IFNAME_MAX)
-    if name in (".", ".."):
+    stem = name[:-1] if name[-1] in WILDCARDS else name
+    if not stem or stem in (".", ".."):
         return "is not a device name"
-    for char in name:
+    for char in stem:
         if char not in IFNAME_CHARS:
-            return "contains {!r}; device names use letters, digits, '_', '.', '-'".format(char)
+            return ("contains {!r}; device names use letters, digits, '_', '.', '-' (and a "
+                    "final '+' for any suffix)".format(char))
     return None
 
 

@@ -1,67 +1,39 @@
-"""Which devices are the WAN side: `wan_device` if set, else the L3 devices of the fw4 zone.
+"""Which devices are the WAN side: `wan_device` if set, else the zone's devices as firewall4
+matches them (`fw4 -q zone NAME`, what miniupnpd asks too): the L3 devices of the zone's
+networks (pppoe-wan, wwan0), its own devices, and wildcards as firewall4 writes them ("tun*").
 
-A zone lists networks (and maybe devices); a network's L3 device (pppoe-wan, wwan0, eth1) is
-known only to netifd, so it is asked through the ubus CLI, which exists on every OpenWrt and
-needs no Python binding. Without netifd (not OpenWrt) the network config's device is used.
+`fw4 -q zone` takes firewall4's lock itself, so it is never asked while the agent holds that
+lock; and it reads what fw4 resolved at its last load, so the agent asks after fw4 reloaded
+(the iface hotplug script runs after firewall4's own).
 """
 
-import json
-
-from . import system, uci
+from . import system
 from .config import ifname_problem
 
 
-def _words(value):
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return value.split()
+def configured(devices):
+    """UCI's `+` wildcard as nft and firewall4 write it."""
+    return [d[:-1] + "*" if d.endswith("+") else d for d in devices]
 
 
-def _l3_device(network, network_sections):
-    status, out, _err = system.run(["ubus", "call", "network.interface." + network, "status"])
-    if status == 0:
-        try:
-            state = json.loads(out)
-            device = state.get("l3_device") or state.get("device")
-            if device:
-                return device
-        except ValueError:
-            pass
-    section = uci.find(network_sections or [], network)
-    if section is None:
-        return None
-    return uci.option(section, "device") or uci.option(section, "ifname")
-
-
-def resolve(config, config_dir):
-    """(devices, note): note says why the list is empty or where it came from."""
+def resolve(config):
+    """(devices, note): note says where the list came from, or why it is empty."""
     if config["wan_devices"]:
-        return list(config["wan_devices"]), "from wan_device"
-    zone_name = config["wan_zone"]
-    try:
-        firewall = uci.read(config_dir, "firewall") or []
-    except uci.UciParseError:
-        firewall = []
-    for zone in firewall:
-        if zone["type"] == "zone" and uci.option(zone, "name") == zone_name:
-            break
-    else:
-        return [], ("firewall zone {!r} not found: the policy applies to all forwarded "
-                    "traffic".format(zone_name))
-    devices = [d for d in _words(uci.option(zone, "device")) if not ifname_problem(d)]
-    networks = _words(uci.option(zone, "network"))
-    if networks:
-        try:
-            network_sections = uci.read(config_dir, "network")
-        except uci.UciParseError:
-            network_sections = None
-        for network in networks:
-            device = _l3_device(network, network_sections)
-            if device and device not in devices and not ifname_problem(device):
-                devices.append(device)
+        return configured(config["wan_devices"]), "from wan_device"
+    zone = config["wan_zone"]
+    status, out, err = system.run(["fw4", "-q", "zone", zone])
+    if status == system.NOT_FOUND:
+        return [], ("firewall4 (fw4) not found, so the WAN zone cannot be resolved: the policy "
+                    "applies to all forwarded traffic; set wan_device")
+    if status != 0:
+        return [], ("firewall zone {!r} not found{}: the policy applies to all forwarded "
+                    "traffic".format(zone, " ({})".format(err.strip()) if err.strip() else ""))
+    devices = []
+    for line in out.split("\n"):
+        name = line.strip()
+        if name and not ifname_problem(name) and name not in devices:
+            devices.append(name)
     if not devices:
-        return [], ("firewall zone {!r} has no device up: the policy applies to all forwarded "
-                    "traffic".format(zone_name))
-    return devices, "from firewall zone {!r}".format(zone_name)
+        return [], ("firewall zone {!r} has no device: the policy applies to all forwarded "
+                    "traffic".format(zone))
+    return devices, "from firewall zone {!r}".format(zone)

@@ -34,6 +34,7 @@ VALID = (
     ("another zone", HEAD + "\toption wan_zone 'wan_b'\n", changed(wan_zone="wan_b")),
     ("15-character device", HEAD + "\tlist wan_device 'abcdefghijklmno'\n",
      changed(wan_devices=["abcdefghijklmno"])),
+    ("any device starting tun", HEAD + "\tlist wan_device 'tun+'\n", changed(wan_devices=["tun+"])),
 )
 
 
@@ -43,6 +44,8 @@ def err(option, value, message, section="main"):
             "message": where + ": " + message}
 
 
+DEVICE_HELP = ("; device names use letters, digits, '_', '.', '-' (and a final '+' for any "
+               "suffix)")
 INVALID = (
     ("bad boolean", HEAD + "\toption pptp 'maybe'\n",
      [err("pptp", "maybe", "'maybe'" + BOOL_HELP)]),
@@ -52,11 +55,13 @@ INVALID = (
      [err("pptp_helper", "1", "unknown option (known: cut_on_disable, enabled, ipsec, ipv6, "
                               "l2tp, pptp, wan_device, wan_zone)")]),
     ("device with a space", HEAD + "\tlist wan_device 'eth 1'\n",
-     [err("wan_device", "eth 1", "device 'eth 1' contains ' '; device names use letters, "
-                                 "digits, '_', '.', '-'")]),
+     [err("wan_device", "eth 1", "device 'eth 1' contains ' '" + DEVICE_HELP)]),
     ("device that would be nft syntax", HEAD + "\tlist wan_device 'e\"};drop'\n",
-     [err("wan_device", 'e"};drop', "device 'e\"};drop' contains '\"'; device names use "
-                                    "letters, digits, '_', '.', '-'")]),
+     [err("wan_device", 'e"};drop', "device 'e\"};drop' contains '\"'" + DEVICE_HELP)]),
+    ("wildcard that is not at the end", HEAD + "\tlist wan_device 'tun+0'\n",
+     [err("wan_device", "tun+0", "device 'tun+0' contains '+'" + DEVICE_HELP)]),
+    ("a wildcard alone", HEAD + "\tlist wan_device '+'\n",
+     [err("wan_device", "+", "device '+' is not a device name")]),
     ("device too long", HEAD + "\tlist wan_device 'abcdefghijklmnop'\n",
      [err("wan_device", "abcdefghijklmnop", "device 'abcdefghijklmnop' is longer than 15 "
                                             "characters")]),

@@ -1,64 +1,50 @@
-"""WAN devices: `wan_device` wins; else the fw4 zone's devices and its networks' devices.
+"""WAN devices: `wan_device` wins (UCI's `+` wildcard written as firewall4 writes it); else
+what `fw4 -q zone NAME` prints, which is how firewall4 itself matches the zone.
 
-No netifd runs here, so `ubus` is not found and the network config's device is used: the
-same fallback a router without netifd takes.
+firewall4 does not run on this host, so `fw4` here is tests/ubus/fakes/fw4, a stand-in that
+prints what the real one prints for a zone; tests/openwrt runs the real one.
 """
 
+import os
+
+import pytest
 from vpnpassthrough import wan
 
-FIREWALL = """
-config defaults
-	option input 'REJECT'
-
-config zone
-	option name 'lan'
-	list network 'lan'
-
-config zone
-	option name 'wan'
-	list network 'wan'
-	list network 'wan6'
-	list device 'tun0'
-"""
-NETWORK = """
-config interface 'wan'
-	option device 'eth1'
-	option proto 'dhcp'
-
-config interface 'wan6'
-	option device 'eth1'
-	option proto 'dhcpv6'
-"""
+FAKES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ubus",
+                     "fakes")
 CONFIG = {"wan_devices": [], "wan_zone": "wan"}
+ZONES = {"wan": "pppoe-wan\neth0.2\ntun*\n", "empty": "", "weird": 'a b\nx"}\n'}
 
 
-def write(tmp_path, **files):
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    return str(tmp_path)
+@pytest.fixture
+def fw4(tmp_path, monkeypatch):
+    for zone, devices in ZONES.items():
+        (tmp_path / zone).write_text(devices)
+    monkeypatch.setenv("FAKE_FW4_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", FAKES + ":" + os.environ["PATH"])
 
 
-def test_explicit_devices_win(tmp_path):
-    config_dir = write(tmp_path, firewall=FIREWALL, network=NETWORK)
-    assert wan.resolve(dict(CONFIG, wan_devices=["pppoe-wan"]), config_dir) == (
-        ["pppoe-wan"], "from wan_device")
+def test_explicit_devices_win_and_plus_is_a_wildcard(fw4):
+    assert wan.resolve(dict(CONFIG, wan_devices=["eth1", "tun+"])) == (
+        ["eth1", "tun*"], "from wan_device")
 
 
-def test_zone_devices_and_network_devices_once_each(tmp_path):
-    config_dir = write(tmp_path, firewall=FIREWALL, network=NETWORK)
-    assert wan.resolve(CONFIG, config_dir) == (["tun0", "eth1"], "from firewall zone 'wan'")
+def test_the_zones_devices_as_firewall4_matches_them(fw4):
+    assert wan.resolve(CONFIG) == (["pppoe-wan", "eth0.2", "tun*"], "from firewall zone 'wan'")
 
 
-def test_unknown_zone_means_all_forwarded_traffic(tmp_path):
-    config_dir = write(tmp_path, firewall=FIREWALL)
-    devices, note = wan.resolve(dict(CONFIG, wan_zone="wan2"), config_dir)
-    assert devices == []
-    assert note == "firewall zone 'wan2' not found: the policy applies to all forwarded traffic"
+def test_an_unknown_or_empty_zone_means_all_forwarded_traffic(fw4):
+    assert wan.resolve(dict(CONFIG, wan_zone="wan2")) == (
+        [], "firewall zone 'wan2' not found: the policy applies to all forwarded traffic")
+    assert wan.resolve(dict(CONFIG, wan_zone="empty"))[1] == (
+        "firewall zone 'empty' has no device: the policy applies to all forwarded traffic")
 
 
-def test_device_names_from_other_configs_are_validated_too(tmp_path):
-    config_dir = write(tmp_path, firewall=FIREWALL.replace("tun0", 'x"}'),
-                       network=NETWORK.replace("eth1", "a b"))
-    devices, note = wan.resolve(CONFIG, config_dir)
-    assert devices == []
-    assert note.startswith("firewall zone 'wan' has no device up")
+def test_device_names_from_firewall4_are_validated_too(fw4):
+    assert wan.resolve(dict(CONFIG, wan_zone="weird"))[0] == []
+
+
+def test_without_firewall4_the_zone_cannot_be_resolved(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    devices, note = wan.resolve(CONFIG)
+    assert devices == [] and note.startswith("firewall4 (fw4) not found")
