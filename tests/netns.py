@@ -16,6 +16,19 @@ AGENT = os.path.join(REPO, "agent")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 MICROPYTHON = os.path.join(VENV_BIN, "micropython")
 LAUNCHER = os.path.join(REPO, "files", "usr", "sbin", "vpnpassthrough")
+# Parts built on this machine from other projects' sources (never committed):
+# ../shared/openwrt/README.md says what they are and how they are kept.
+TOOLS = os.getenv("ROUTER_TOOLS") or "/var/cache/openwrt-userspace/tools"
+
+
+def standalone_micropython(version):
+    """$ROUTER_TOOLS/micropython-VERSION, the unix port as OpenWrt builds it, or a skip."""
+    import pytest
+
+    path = os.path.join(TOOLS, "micropython-" + version)
+    if not os.access(path, os.X_OK):
+        pytest.skip("no MicroPython {} at {} (set ROUTER_TOOLS)".format(version, path))
+    return path
 
 
 def unique_prefix():

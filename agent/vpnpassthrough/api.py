@@ -11,13 +11,17 @@ import sys
 
 DEFAULT_CONFIG_DIR = "/etc/config"
 DEFAULT_STATE_DIR = "/var/run/vpnpassthrough"
+DEFAULT_FW4_LOCK = "/var/run/fw4.lock"
 
 
 def context(config_dir=None, state_dir=None):
-    """Where things live: options win over environment variables, which win over defaults."""
+    """Where things live: options win over environment variables, which win over defaults.
+    VPNPASSTHROUGH_FW4_LOCK moves firewall4's lock, for tests that run an fw4 of their own."""
     return {
         "config_dir": config_dir or os.getenv("VPNPASSTHROUGH_CONFIG_DIR") or DEFAULT_CONFIG_DIR,
         "state_dir": state_dir or os.getenv("VPNPASSTHROUGH_STATE_DIR") or DEFAULT_STATE_DIR,
+        "fw4_lock": os.getenv("VPNPASSTHROUGH_FW4_LOCK") or DEFAULT_FW4_LOCK,
+        "sysroot": "/",
     }
 
 
@@ -28,16 +32,16 @@ def print_reply(reply):
     sys.stdout.write("\n")
 
 
-def _status(ctx, _args):
+def _status(ctx, args):
     from . import status
 
-    return status.status(ctx["state_dir"])
+    return status.status(ctx, args.get("tunnels", False))
 
 
-def _tunnels(_ctx, _args):
+def _tunnels(ctx, _args):
     from . import status
 
-    return status.tunnels()
+    return status.tunnels(ctx)
 
 
 def _check(ctx, _args):
@@ -53,13 +57,18 @@ def _check(ctx, _args):
 def _reload(ctx, _args):
     from . import engine
 
-    outcome = engine.apply(ctx["config_dir"], ctx["state_dir"])
+    return reload_reply(engine.apply(ctx))
+
+
+def reload_reply(outcome):
+    """What `reload` (and the daemon's vpnpassthrough.applied event) tells of an apply."""
     return {"ok": outcome["ok"], "ms": outcome["ms"], "changed": outcome["changed"],
-            "actions": outcome["actions"], "errors": outcome["errors"]}
+            "actions": outcome["actions"], "errors": outcome["errors"],
+            "warnings": outcome["warnings"]}
 
 
 def _set(ctx, args):
-    from . import config, files, store, uci
+    from . import config, files, locks, store, uci
 
     if not args:
         switches = ", ".join(sorted(METHODS["set"]["args"]))
@@ -67,18 +76,32 @@ def _set(ctx, args):
     values = {}
     for name in args:
         values[name] = "1" if args[name] else "0"
-    files.makedirs(ctx["state_dir"])
-    with store.Lock(ctx["state_dir"]):
-        try:
+    where = store.paths(ctx["state_dir"])
+    try:
+        files.makedirs(where["uci"], 0o700)
+        with locks.apply_lock(where["lock"]):
+            _empty(where["uci"])
             uci.set_options(ctx["config_dir"], config.CONFIG, config.SECTION,
-                            config.SECTION_TYPE, values)
-        except uci.UciParseError as e:
-            return {"error": "{}; fix the file first, nothing was written".format(e)}
+                            config.SECTION_TYPE, values, where["uci"])
+            _empty(where["uci"])
+    except uci.UciParseError as e:
+        return {"error": "{}; fix the file first, nothing was written".format(e)}
+    except OSError as e:
+        return {"error": "set failed, nothing applied: {}".format(e)}
     return _reload(ctx, {})
 
 
+def _empty(folder):
+    """libuci's savedir for `set` holds nothing but the delta of this one change."""
+    from . import files
+
+    for name in os.listdir(folder):
+        files.remove(folder + "/" + name)
+
+
 METHODS = {
-    "status": {"args": {}, "call": _status},
+    # status {"tunnels": true} adds the tunnel rows: what LuCI polls, one process a cycle
+    "status": {"args": {"tunnels": True}, "call": _status},
     "tunnels": {"args": {}, "call": _tunnels},
     "check": {"args": {}, "call": _check},
     "reload": {"args": {}, "call": _reload},

@@ -7,7 +7,7 @@ carries an error or ok=false, whose messages also go to stderr.
 
 import sys
 
-from . import api, config, engine, kmod
+from . import api, config, engine, kmod, wan
 
 USAGE = "vpnpassthrough [--config-dir DIR] [--state-dir DIR] COMMAND [name=value ...]"
 
@@ -56,7 +56,8 @@ def _ruleset(ctx):
         cfg = config.load(ctx["config_dir"])
     except config.ConfigError as e:
         return _fail(e.errors)
-    _devices, _note, _helper, text = engine.desired(cfg, ctx["config_dir"], kmod.observe())
+    devices, _note = wan.resolve(cfg) if cfg["enabled"] else ([], None)
+    _helper, text = engine.desired(cfg, kmod.observe(ctx["sysroot"]), devices)
     sys.stdout.write(text)
     return 0
 
@@ -68,7 +69,16 @@ def _fail(errors):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    """Exit 0, 1 (the reply reports a failure) or 2 (usage); one line per error, never a
+    traceback."""
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except Exception as e:  # a state dir that vanished, a full disk: say what, not where
+        sys.stderr.write("vpnpassthrough: {}\n".format(e))
+        return 1
+
+
+def _main(argv):
     try:
         dirs, command, words = _parse(argv)
         if command == "apply":

@@ -2,9 +2,8 @@
 and on python3 without ctypes, e.g. OpenWrt's python3-light without python3-ctypes).
 
 `uci commit` writes a temp file in the config directory and renames it over the config, so a
-watch on the directory sees the commit the moment it lands; the daemon's stat poll would see
-it only at its next tick. The watch only wakes the daemon: which file changed is still decided
-by its stat, so what else happens in the directory costs a stat and nothing more.
+watch on the directory sees the commit the moment it lands. The watch only wakes the daemon:
+which file changed is still decided by its stat.
 """
 
 import ctypes
@@ -12,11 +11,6 @@ import os
 
 IN_NONBLOCK = 0o4000
 IN_CLOEXEC = 0o2000000
-IN_CLOSE_WRITE = 0x008
-IN_MOVED_TO = 0x080
-IN_CREATE = 0x100
-IN_DELETE = 0x200
-COMMIT_EVENTS = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE
 
 try:
     _libc = ctypes.CDLL(None, use_errno=True)
@@ -30,14 +24,13 @@ def _failed(call):
     return OSError(code, "{}: {}".format(call, os.strerror(code)))
 
 
-def watch(directory):
-    """A non-blocking fd that turns readable when a file in `directory` is written, created,
-    deleted or renamed into it. OSError when the kernel refuses (no such directory, too many
-    watches)."""
+def watch(directory, mask):
+    """A non-blocking fd that turns readable on the events of mask in `directory`. OSError
+    when the kernel refuses (no such directory, too many watches)."""
     fd = _init1(IN_NONBLOCK | IN_CLOEXEC)
     if fd < 0:
         raise _failed("inotify_init1")
-    if _add_watch(fd, os.fsencode(directory), COMMIT_EVENTS) < 0:
+    if _add_watch(fd, os.fsencode(directory), mask) < 0:
         error = _failed("inotify_add_watch " + directory)
         os.close(fd)
         raise error

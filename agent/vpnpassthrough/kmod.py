@@ -10,7 +10,7 @@ one module at a time, nf_nat_pptp first.
 from collections import OrderedDict
 
 from . import files, system
-from .protocols import PPTP_MODULES, PPTP_MODULES_BEFORE_5_1
+from .protocols import PPTP_MODULE_PACKAGES, PPTP_MODULES, PPTP_MODULES_BEFORE_5_1
 
 
 def kernel_release(root="/"):
@@ -60,6 +60,11 @@ def observe(root="/"):
             state = "missing"
         states[name] = state
     return states
+
+
+def package(root="/"):
+    """The package to install for missing modules, by this system's package manager."""
+    return PPTP_MODULE_PACKAGES["apk" if files.exists(root + "lib/apk/db") else "opkg"]
 
 
 def load(name):

@@ -8,17 +8,24 @@ the reply is one object with `error` saying what, never a traceback and never ha
 bad input is refused before anything is written or applied.
 """
 
-import json
 import sys
 
-from . import api
+from . import api, strictjson, utf8
 
 USAGE = "usage: vpnpassthrough rpcd list | rpcd call METHOD  (arguments: JSON object on stdin)"
+MAX_INPUT = 65536  # far above any real call; more is refused, not held in memory
 
 
 def _read_stdin():
     stream = getattr(sys.stdin, "buffer", sys.stdin)
-    return stream.read()
+    chunks, size = [], 0
+    while size <= MAX_INPUT:
+        chunk = stream.read(4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_args(data):
@@ -27,16 +34,18 @@ def parse_args(data):
     rpcd always sends an object; empty input (a person trying the plugin) means no arguments.
     Whether the value is an object is the method table's check, like every other argument rule.
     """
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeError:
-            return None, "arguments are not JSON: not UTF-8 text"
-    if not data.strip():
+    if isinstance(data, str):
+        data = data.encode()
+    if len(data) > MAX_INPUT:
+        return None, "arguments are larger than {} bytes".format(MAX_INPUT)
+    if utf8.first_error(data) >= 0:
+        return None, "arguments are not JSON: not UTF-8 text"
+    text = data.decode()
+    if not text.strip():
         return {}, None
     try:
-        return json.loads(data), None
-    except Exception as e:  # ValueError; RecursionError for absurd nesting on CPython
+        return strictjson.loads(text), None
+    except ValueError as e:
         return None, "arguments are not JSON: {}".format(e)
 
 

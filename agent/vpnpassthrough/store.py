@@ -1,87 +1,68 @@
-"""The agent's state directory: the apply lock, the record of what is in force, the include file.
+"""The agent's state directory: the apply lock, the record of what it put in force, the include.
 
-state.json holds `applied` (the last config, WAN devices, ruleset and module states that were
-put in force successfully) and `last` (the outcome of the latest attempt, good or bad).
+state.json holds `applied` (what the last successful load put in the kernel: config, WAN
+devices, ruleset text and how the kernel listed it back, module states, cuts still owed) and
+`last` (the outcome of the latest attempt, good or bad). The record never decides alone what
+is in force: the kernel's listing is compared with it. A damaged record is treated as none.
 ruleset.nft is what firewall4's include loads; it only ever holds text that nft accepted.
 """
 
 import json
-import os
-import time
 
 from . import files
 
-LOCK_WAIT_S = 30
-LOCK_STALE_S = 10
+STATE_FILE_MODE = 0o644
 
 
 def paths(state_dir):
-    base = state_dir.rstrip("/")
+    base = state_dir.rstrip("/") or "/"
     return {"state": base + "/state.json", "ruleset": base + "/ruleset.nft",
-            "pending": base + "/pending.nft", "lock": base + "/lock"}
+            "pending": base + "/pending.nft", "include_new": base + "/include.new",
+            "lock": base + "/lock", "uci": base + "/uci"}
 
 
-def load(state_dir):
-    text = files.read(paths(state_dir)["state"])
-    if text:
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
+def empty():
     return {"applied": None, "last": None}
 
 
-def save(state_dir, record):
-    files.atomic_write(paths(state_dir)["state"], json.dumps(record))
+# applied's fields and their types: anything else is a damaged record
+APPLIED = {"config": dict, "ruleset": str, "fingerprint": (list, type(None)),
+           "wan_devices": list, "wan_note": (str, type(None)), "helper": bool,
+           "modules": dict, "cuts_pending": list}
 
 
-def _own_pid():
-    return (files.read("/proc/self/stat") or "0").split(" ")[0]
-
-
-class Lock:
-    """One apply at a time, across processes (CLI, rpcd calls, daemon).
-
-    A directory, because mkdir is atomic everywhere and MicroPython has no flock. The owner's
-    pid inside lets a later apply break the lock of a process that died.
-    """
-
-    def __init__(self, state_dir):
-        self.path = paths(state_dir)["lock"]
-
-    def _stale(self):
-        owner = files.read(self.path + "/pid")
-        if owner:
-            return not files.exists("/proc/" + owner.strip())
-        try:
-            return time.time() - os.stat(self.path)[8] > LOCK_STALE_S
-        except OSError:
-            return False
-
-    def __enter__(self):
-        deadline = time.time() + LOCK_WAIT_S
-        while True:
-            try:
-                os.mkdir(self.path)
-                break
-            except OSError:
-                if self._stale():
-                    self._release()
-                    continue
-                if time.time() > deadline:
-                    raise OSError("another apply holds " + self.path) from None
-                time.sleep(0.01)
-        with open(self.path + "/pid", "w") as f:
-            f.write(_own_pid())
-        return self
-
-    def _release(self):
-        files.remove(self.path + "/pid")
-        try:
-            os.rmdir(self.path)
-        except OSError:
-            pass
-
-    def __exit__(self, *exc):
-        self._release()
+def _valid(record):
+    if not isinstance(record, dict) or set(record) != {"applied", "last"}:
         return False
+    applied, last = record["applied"], record["last"]
+    if last is not None and not isinstance(last, dict):
+        return False
+    if applied is None:
+        return True
+    if not isinstance(applied, dict) or set(applied) != set(APPLIED):
+        return False
+    for key, kind in APPLIED.items():
+        if not isinstance(applied[key], kind):
+            return False
+    return True
+
+
+def load(state_dir):
+    """The record, or an empty one (with `damaged` set when the file was unreadable)."""
+    text = files.read(paths(state_dir)["state"])
+    if not text:
+        return empty()
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    if _valid(record):
+        return record
+    record = empty()
+    record["damaged"] = True
+    return record
+
+
+def save(state_dir, record):
+    kept = {"applied": record["applied"], "last": record["last"]}
+    files.atomic_write(paths(state_dir)["state"], json.dumps(kept), STATE_FILE_MODE)

@@ -2,13 +2,13 @@
 
 CPython uses subprocess. MicroPython has only os.system, so there every argument is quoted
 (and is one of our constants or paths, never a configuration value) and the output goes
-through files in a scratch directory.
+through files in a private scratch folder, removed on every path.
 """
 
 import os
 import sys
 
-from . import files
+from . import files, posix
 
 NOT_FOUND = 127
 
@@ -21,19 +21,6 @@ def _run_subprocess(argv, stdin):
     except OSError as e:
         return NOT_FOUND, "", "{}: {}".format(argv[0], e.strerror or e)
     return done.returncode, done.stdout, done.stderr
-
-
-def _run_lines_subprocess(argv, keep):
-    import subprocess
-
-    try:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-    except OSError as e:
-        return NOT_FOUND, [], "{}: {}".format(argv[0], e.strerror or e)
-    kept = [item for item in map(keep, child.stdout) if item is not None]
-    err = child.stderr.read()
-    return child.wait(), kept, err
 
 
 def shell_quote(arg):
@@ -55,45 +42,37 @@ def _shell(argv, stdin, base):
 
 
 def _scratch():
-    return "{}/vpnpassthrough-{}".format(os.getenv("TMPDIR") or "/tmp", files.unique_suffix())
-
-
-def _cleanup(base):
-    for suffix in (".in", ".out", ".err"):
-        files.remove(base + suffix)
+    """A private folder for one command's files: a random name, made exclusively (mkdir
+    fails on anything already there, a planted symlink too), 0700 where chmod is at hand."""
+    base = os.getenv("TMPDIR") or "/tmp"
+    for _attempt in range(8):
+        folder = "{}/vpnpassthrough-{}".format(base, files.random_suffix())
+        try:
+            os.mkdir(folder)
+        except OSError:
+            continue
+        if posix.chmod:
+            posix.chmod(folder, 0o700)
+        return folder
+    raise OSError("cannot make a scratch folder in " + base)
 
 
 def _run_os_system(argv, stdin):
-    base = _scratch()
+    folder = _scratch()
+    base = folder + "/cmd"
     try:
         code = _shell(argv, stdin, base)
         return code, files.read(base + ".out", ""), files.read(base + ".err", "")
     finally:
-        _cleanup(base)
+        for suffix in (".in", ".out", ".err"):
+            files.remove(base + suffix)
+        os.rmdir(folder)
 
 
-def _run_lines_os_system(argv, keep):
-    base = _scratch()
-    try:
-        code = _shell(argv, None, base)
-        kept = [item for item in map(keep, files.lines(base + ".out")) if item is not None]
-        return code, kept, files.read(base + ".err", "")
-    finally:
-        _cleanup(base)
-
-
-if sys.implementation.name == "micropython":
-    _run, _run_lines = _run_os_system, _run_lines_os_system
-else:
-    _run, _run_lines = _run_subprocess, _run_lines_subprocess
+_run = _run_os_system if sys.implementation.name == "micropython" else _run_subprocess
 
 
 def run(argv, stdin=None):
     """Run argv; a missing program gives status 127 and says so on stderr."""
     return _run(list(argv), stdin)
 
-
-def run_lines(argv, keep):
-    """Run argv and pass each line of its output to keep(); (status, [what keep returned that
-    is not None], stderr). The output is never held whole in memory."""
-    return _run_lines(list(argv), keep)

@@ -1,17 +1,23 @@
 """Reading and writing committed UCI files the way libuci does.
 
-The agent reads only committed config (never /tmp/.uci deltas). On OpenWrt with python3-uci the
-binding reads it; elsewhere (MicroPython, tests) this parser does, so both must agree on what
-libuci writes: unquoted, 'single' and "double" quoted words, adjacent pieces joined ('it'\\''s'),
-backslash escapes outside single quotes, # comments, lists and anonymous sections.
+The agent reads only committed config (never /tmp/.uci deltas), with this parser on every
+interpreter, so it must agree with what libuci reads and writes: unquoted, 'single' and
+"double" quoted words, adjacent pieces joined ('it'\\''s'), backslash escapes outside single
+quotes, # comments, lists and anonymous sections. Bytes are judged strictly (UTF-8, bounded
+sizes), so any file is either config or an error naming its line.
 
 A section is a dict: {"type": str, "name": str or None, "options": [[name, value], ...]} where
 value is a str (option) or a list of str (list).
 """
 
-from . import files
+from . import files, locks, utf8
 
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+# Bounds that no real /etc/config/vpnpassthrough comes near, so a broken or hostile file
+# is an error and not a MemoryError on a small router.
+MAX_FILE = 65536
+MAX_LINE = 4096
+CONFIG_MODE = 0o644
 
 
 class UciParseError(Exception):
@@ -80,8 +86,30 @@ def _words(text, path, lineno):
     return words
 
 
+def decode(data, path="<uci>"):
+    """Committed file bytes → text, or UciParseError naming the line: too large, a line too
+    long, not UTF-8. Lines end at LF only, as libuci reads them (a CR is blank space)."""
+    if len(data) > MAX_FILE:
+        raise UciParseError(path, 1, "file is larger than {} bytes".format(MAX_FILE))
+    start = 0
+    lineno = 1
+    while start <= len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        if end - start > MAX_LINE:
+            raise UciParseError(path, lineno, "line is longer than {} bytes".format(MAX_LINE))
+        start = end + 1
+        lineno += 1
+    bad = utf8.first_error(data) if max(data or b"\0") >= 0x80 else -1
+    if bad >= 0:
+        raise UciParseError(path, data.count(b"\n", 0, bad) + 1, "not UTF-8 text")
+    return data.decode()
+
+
 def parse(text, path="<uci>"):
-    """Parse a committed UCI file into a list of sections."""
+    """Parse a committed UCI file (text, or bytes as read) into a list of sections."""
+    if isinstance(text, bytes):
+        text = decode(text, path)
     sections = []
     section = None
     lineno = 0
@@ -186,36 +214,38 @@ def path_of(config_dir, config):
 def read_file(config_dir, config):
     """Parse the committed file; None when it does not exist."""
     path = path_of(config_dir, config)
-    text = files.read(path)
-    return None if text is None else parse(text, path)
+    data = files.read_bytes(path, MAX_FILE)
+    return None if data is None else parse(data, path)
 
 
 def read(config_dir, config):
-    """Committed sections of one config, through libuci when its binding is installed."""
+    """Committed sections of one config. Read by this parser on every interpreter, never
+    through libuci's binding: that one merges staged changes (/tmp/.uci) unless told not to,
+    and only one parser lets python3 and MicroPython judge the same bytes alike."""
+    return read_file(config_dir, config)
+
+
+def set_options(config_dir, config, section_name, section_type, values, scratch):
+    """Set options of one named section and commit only that change, creating the section if
+    needed: through libuci where its binding is installed (scratch: an empty folder for its
+    deltas, so nothing staged by others is committed), else as `uci commit` writes the file,
+    under the same lock on it that libuci takes, keeping its mode."""
     try:
         from . import uci_binding
     except ImportError:
-        return read_file(config_dir, config)
-    return uci_binding.read(config_dir, config)
+        _set_in_file(path_of(config_dir, config), section_name, section_type, values)
+        return
+    uci_binding.set_options(config_dir, config, section_name, section_type, values, scratch)
 
 
-def write_file(config_dir, config, sections):
-    """Replace the committed file atomically (temp file + rename), as `uci commit` does."""
-    files.atomic_write(path_of(config_dir, config), dump(sections))
-
-
-def set_options(config_dir, config, section_name, section_type, values):
-    """Set options of one named section and commit, creating the section if needed."""
-    try:
-        from . import uci_binding
-    except ImportError:
-        sections = read_file(config_dir, config) or []
+def _set_in_file(path, section_name, section_type, values):
+    with locks.ConfigLock(path):
+        data = files.read_bytes(path, MAX_FILE)
+        sections = [] if data is None else parse(data, path)
         section = find(sections, section_name)
         if section is None:
             section = {"type": section_type, "name": section_name, "options": []}
             sections.append(section)
         for name in sorted(values):
             _set(section, name, values[name], False)
-        write_file(config_dir, config, sections)
-        return
-    uci_binding.set_options(config_dir, config, section_name, section_type, values)
+        files.atomic_write(path, dump(sections), files.mode_of(path, CONFIG_MODE), sync=True)

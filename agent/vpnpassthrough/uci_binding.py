@@ -1,29 +1,17 @@
-"""Adapter for OpenWrt's libuci binding (python3-uci); importing it fails where it is absent.
+"""Adapter for OpenWrt's libuci binding (python3-uci), used to commit `set`; importing it
+fails where it is absent, and uci.py then writes the file itself.
 
-pyuci's get(config) gives {section: {option: str or tuple}} and get(config, section) the
-section's type. A new Uci() per call, because one object does not see later commits by others.
+libuci commits the deltas in its savedir along with the caller's own change. Its default
+savedir is /tmp/.uci, where a shell user's uncommitted `uci set` waits: `set` gives it an
+empty folder of its own instead, so exactly its change is committed. libuci takes its lock on
+the config file and rewrites it whole, as `uci commit` does.
 """
 
-import uci as pyuci  # ImportError here makes uci.py use its own parser
+import uci as pyuci  # ImportError here makes uci.py write the file itself
 
 
-def read(config_dir, config):
-    ctx = pyuci.Uci(confdir=config_dir)
-    try:
-        package = ctx.get(config)
-    except pyuci.UciExceptionNotFound:
-        return None
-    sections = []
-    for name, options in package.items():
-        sections.append({
-            "type": ctx.get(config, name), "name": name,
-            "options": [[key, list(value) if isinstance(value, tuple) else value]
-                        for key, value in options.items()]})
-    return sections
-
-
-def set_options(config_dir, config, section_name, section_type, values):
-    ctx = pyuci.Uci(confdir=config_dir)
+def set_options(config_dir, config, section_name, section_type, values, savedir):
+    ctx = pyuci.Uci(savedir=savedir, confdir=config_dir)
     try:
         ctx.get(config, section_name)
     except pyuci.UciExceptionNotFound:

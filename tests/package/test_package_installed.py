@@ -25,7 +25,8 @@ def micropython_env(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     os.symlink(MICROPYTHON, bin_dir / "micropython")
-    os.symlink("/usr/bin/dirname", bin_dir / "dirname")
+    for tool in ("dirname", "flock", "mv", "sh"):
+        os.symlink("/usr/bin/" + tool, bin_dir / tool)
     path = f"{bin_dir}:/usr/sbin:/sbin"
     found = subprocess.run(["/bin/sh", "-c", "command -v python3"], env={"PATH": path}, check=False)
     assert found.returncode != 0

@@ -35,8 +35,8 @@ def test_list_declares_every_method_without_reading_stdin(plugin):
     finally:
         os.close(read_end)
         os.close(write_end)
-    assert json.loads(done.stdout) == {"status": {}, "tunnels": {}, "check": {}, "reload": {},
-                                       "set": SWITCHES}
+    assert json.loads(done.stdout) == {"status": {"tunnels": True}, "tunnels": {}, "check": {},
+                                       "reload": {}, "set": SWITCHES}
     assert set(json.loads(done.stdout)) == set(api.METHODS)
 
 
@@ -171,7 +171,7 @@ def test_two_reloads_at_once_end_with_one_consistent_table(netns, agent, plugin)
 def test_plugin_runs_on_micropython_when_there_is_no_python3(netns, agent, plugin, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("dirname", "nft", "conntrack", "ip", "modprobe", "rmmod", "sh"):
+    for tool in ("dirname", "ip", "nft", "flock", "mv", "modprobe", "rmmod", "sh"):
         found = subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True,
                                text=True).stdout.strip()
         if found:

@@ -2,7 +2,8 @@
 
 import sys
 
-MODULES = ("test_config", "test_uci", "test_ruleset", "test_plan", "test_conntrack")
+MODULES = ("test_config", "test_uci", "test_ruleset", "test_plan", "test_conntrack",
+           "test_strictjson")
 
 
 def main():

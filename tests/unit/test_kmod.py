@@ -2,8 +2,9 @@
 
 This kernel has the helpers built in and cannot load modules, so ordering is tested against a
 fake module root: a directory standing in for /proc/modules, /sys/module and /lib/modules,
-with a recording modprobe/rmmod (and nft/conntrack wrappers that log, then run the real
-tools) on PATH. The apply itself runs for real inside a test namespace.
+with a recording modprobe/rmmod (and an nft wrapper that logs, then runs the real nft) on
+PATH. The apply itself runs for real inside a test namespace; so does firewall4's own pptp
+helper object, which holds the module on every stock router.
 """
 
 import json
@@ -85,8 +86,7 @@ def recorder(tmp_path, root):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {"modprobe": MODPROBE, "rmmod": RMMOD,
-               "nft": LOGGING.format(name="nft", path="/usr/sbin/nft"),
-               "conntrack": LOGGING.format(name="conntrack", path="/usr/sbin/conntrack")}
+               "nft": LOGGING.format(name="nft", path="/usr/sbin/nft")}
     for name, text in scripts.items():
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
@@ -98,11 +98,18 @@ def recorder(tmp_path, root):
 
 APPLY = textwrap.dedent("""
     import json, sys
-    from vpnpassthrough import engine, status
+    from vpnpassthrough import api, engine, status
     config_dir, state_dir, root = sys.argv[1:]
-    outcome = engine.apply(config_dir, state_dir, sysroot=root)
-    print(json.dumps({"outcome": outcome, "status": status.status(state_dir, sysroot=root)}))
+    ctx = dict(api.context(config_dir, state_dir), sysroot=root)
+    outcome = engine.apply(ctx)
+    print(json.dumps({"outcome": outcome, "status": status.status(ctx)}))
 """)
+
+
+def steps(log):
+    """What changed the system, in order: module loads and removals, nft transactions."""
+    return [line for line in log.read_text().split("\n")
+            if line.startswith(("modprobe", "rmmod", "nft -f"))]
 
 
 def apply_with(netns, agent, root, env):
@@ -116,8 +123,7 @@ def test_load_before_ruleset_and_unload_after_it_nat_helper_first(netns, agent, 
     log, env = recorder(tmp_path, root)
     write_config(agent.config_dir)
     result = apply_with(netns, agent, root, env)
-    assert log.read_text().split("\n")[:3] == ["modprobe nf_conntrack_pptp",
-                                               "modprobe nf_nat_pptp", "nft -f"]
+    assert steps(log) == ["modprobe nf_conntrack_pptp", "modprobe nf_nat_pptp", "nft -f"]
     assert result["status"]["pptp"]["modules"] == {"nf_conntrack_pptp": "loaded",
                                                    "nf_nat_pptp": "loaded"}
     assert result["status"]["protocols"]["pptp"]["state"] == "passing"
@@ -125,9 +131,7 @@ def test_load_before_ruleset_and_unload_after_it_nat_helper_first(netns, agent, 
     log.write_text("")
     write_config(agent.config_dir, pptp="0")
     result = apply_with(netns, agent, root, env)
-    # (status then lists the table and flows: those lines come after the apply's)
-    assert log.read_text().split("\n")[:4] == [
-        "nft -f", "conntrack -L", "rmmod nf_nat_pptp", "rmmod nf_conntrack_pptp"]
+    assert steps(log) == ["nft -f", "rmmod nf_nat_pptp", "rmmod nf_conntrack_pptp"]
     assert result["outcome"]["actions"] == ["ruleset replaced", "cut 0 pptp flow(s)",
                                             "unloaded nf_nat_pptp", "unloaded nf_conntrack_pptp"]
 
@@ -143,9 +147,27 @@ def test_busy_module_is_reported_and_the_apply_still_succeeds(netns, agent, tmp_
     assert result["status"]["pptp"]["modules"] == {"nf_conntrack_pptp": "busy",
                                                    "nf_nat_pptp": "available"}
     assert result["status"]["protocols"]["pptp"]["state"] == "blocked"
-    assert "rmmod nf_conntrack_pptp failed: rmmod: nf_conntrack_pptp is in use" in \
-        result["outcome"]["errors"][0]["message"]
+    assert result["outcome"]["warnings"][0]["message"] == (
+        "nf_conntrack_pptp stays loaded: rmmod nf_conntrack_pptp failed: rmmod: "
+        "nf_conntrack_pptp is in use; the drop rules still block PPTP")
     assert 'counter name "pptp_blocked" drop' in netns.nft_table()
+
+
+def test_a_module_firewall4s_own_helper_holds_is_reported_held_by_firewall4(netns, agent,
+                                                                           tmp_path):
+    netns.run(["nft", "add table inet fw4; add ct helper inet fw4 pptp "
+                      "{ type \"pptp\" protocol tcp; }"])
+    root = fake_root(tmp_path, loaded=["nf_conntrack_pptp", "nf_nat_pptp"],
+                     files=["nf_conntrack_pptp", "nf_nat_pptp"])
+    (tmp_path / "root" / "busy-nf_conntrack_pptp").write_text("")
+    log, env = recorder(tmp_path, root)
+    write_config(agent.config_dir, pptp="0")
+    result = apply_with(netns, agent, root, env)
+    assert result["outcome"]["warnings"][0]["message"].startswith(
+        "nf_conntrack_pptp stays loaded (held by firewall4 (table inet fw4)): ")
+    assert result["status"]["pptp"]["held_by"] == ["firewall4 (table inet fw4)"]
+    assert result["status"]["protocols"]["pptp"]["state"] == "blocked"
+    assert "ct helper" in netns.run(["nft", "list", "table", "inet", "fw4"]).stdout
 
 
 def test_missing_modules_degrade_pptp_without_failing(netns, agent, tmp_path):
@@ -158,3 +180,10 @@ def test_missing_modules_degrade_pptp_without_failing(netns, agent, tmp_path):
     assert result["status"]["protocols"]["pptp"]["state"] == "degraded"
     assert "install kmod-nf-nathelper-extra" in result["status"]["errors"][0]["message"]
     assert "ct helper" not in netns.nft_table()
+
+
+def test_the_package_to_install_is_the_one_of_this_systems_package_manager(tmp_path):
+    root = fake_root(tmp_path)
+    assert kmod.package(root) == "kmod-nf-nathelper-extra"  # opkg: OpenWrt 24.10
+    os.makedirs(root + "lib/apk/db")
+    assert kmod.package(root) == "kmod-nf-nathelper-pptp"  # apk: 25.12 on

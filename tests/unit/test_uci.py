@@ -84,3 +84,40 @@ def test_dump_writes_what_uci_commit_writes():
     parsed = sections(LIBUCI_STYLE)
     assert uci.dump(parsed) == LIBUCI_STYLE
     assert sections(uci.dump(parsed)) == parsed
+
+
+def parse_error(data):
+    try:
+        uci.parse(data, "f")
+    except uci.UciParseError as e:
+        return e.line, e.message
+    return None
+
+
+def test_bytes_that_are_not_utf8_name_their_line():
+    head = b"config vpnpassthrough 'main'\n"
+    assert parse_error(head + b"\toption wan_zone 'w\xffan'\n") == (2, "not UTF-8 text")
+    assert parse_error(head + b"\n\n\toption x '\xc0\xaf'\n") == (4, "not UTF-8 text")  # overlong
+    assert parse_error(head + b"\toption x '\xed\xa0\x80'\n") == (2, "not UTF-8 text")  # surrogate
+    assert parse_error(head + b"\toption x '\xf4\x90\x80\x80'\n") == (2, "not UTF-8 text")
+    assert parse_error(head + b"\toption x '\xe2\x82'") == (2, "not UTF-8 text")  # cut short
+    assert uci.parse(head + "\toption note 'é€𝄞'\n".encode())[0]["options"] == [
+        ["note", "é€𝄞"]]
+
+
+def test_line_endings_are_libucis_lf_a_cr_is_blank_space():
+    crlf = b"config vpnpassthrough 'main'\r\n\toption pptp '0'\r\n"
+    assert uci.parse(crlf)[0]["options"] == [["pptp", "0"]]
+    cr_only = b"config vpnpassthrough 'main'\r\toption pptp '0'\r"
+    assert parse_error(cr_only) == (1, "config takes a type and an optional name")
+
+
+def test_oversized_files_and_lines_are_errors_not_memory():
+    long_line = b"config t 'n'\n\toption x '" + b"a" * uci.MAX_LINE + b"'\n"
+    assert parse_error(long_line) == (2, "line is longer than {} bytes".format(uci.MAX_LINE))
+    assert parse_error(b"#" * (uci.MAX_FILE + 1)) == (
+        1, "file is larger than {} bytes".format(uci.MAX_FILE))
+
+
+def test_a_nul_byte_is_an_error():
+    assert parse_error(b"config t 'n'\n\toption x 'a\x00b'\n") == (2, "NUL byte")
