@@ -13,7 +13,7 @@ import pytest
 from apk_files import apk_name
 from expected import CONFIG, CORE, LUCI, MICRO, PACKAGES, agent_feed
 from ipk_files import ipk_name
-from netns import MICROPYTHON
+from netns import MICROPYTHON, REPO
 
 TOOLS = os.environ.get("ROUTER_TOOLS", "/var/cache/openwrt-userspace/tools")
 CASES = [(fmt, name) for fmt in ("ipk", "apk") for name in PACKAGES]
@@ -45,7 +45,8 @@ def test_scripts_and_only_scripts_have_their_run_bit(packages, apks, fmt, name, 
 
 def interpreters(name, scratch):
     """(label, environment) for each interpreter the variant runs on: for MicroPython a PATH
-    with that micropython and the system's tools but no python3."""
+    with that micropython and the system's tools but no python3, and one with python3 too
+    (the .mpy still go to micropython)."""
     if name == CORE:
         return [("python3", {"PATH": os.environ["PATH"]})]
     found = [("micropython (venv)", MICROPYTHON)]
@@ -59,6 +60,7 @@ def interpreters(name, scratch):
         folder.mkdir()
         (folder / "micropython").symlink_to(binary)
         envs.append((label, {"PATH": f"{folder}:/usr/sbin:/sbin:/bin"}))
+    envs.append(("micropython beside python3", {"PATH": f"{folder}:{os.environ['PATH']}"}))
     return envs
 
 
@@ -72,6 +74,12 @@ def test_version_prints_the_bare_package_version(packages, apks, fmt, name, tmp_
         done = subprocess.run([str(root / "usr/sbin/vpnpassthrough"), "--version"],
                               env=env, capture_output=True, text=True, check=False)
         assert (done.returncode, done.stdout, done.stderr) == (0, version + "\n", ""), label
+
+
+def test_the_launcher_runs_from_a_source_checkout():
+    done = subprocess.run([os.path.join(REPO, "files/usr/sbin/vpnpassthrough"), "--version"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == agent_feed("ipk").expand("$(PKG_VERSION)") + "\n"
 
 
 @pytest.mark.parametrize(("fmt", "name"), CASES, ids=IDS)
