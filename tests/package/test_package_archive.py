@@ -1,26 +1,30 @@
 """The .ipk files opened as opkg opens them: the layout OpenWrt's ipkg-build gives them, every
 control field, conffiles and scripts, and exactly the files of the tree with their modes."""
 
+import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
+from expected import (
+    AGENT,
+    AGENT_DIR,
+    CONFIG,
+    CORE,
+    LUCI,
+    MICRO,
+    PACKAGES,
+    expected_mode,
+    python3_suffix,
+    tree_files,
+)
 from ipk_files import EPOCH, agent_version, ipk_name
 from netns import REPO
 
-CORE, MICRO, LUCI = "vpnpassthrough", "vpnpassthrough-micro", "luci-app-vpnpassthrough"
-PACKAGES = (CORE, MICRO, LUCI)
-FILES = os.path.join(REPO, "files")
-AGENT = os.path.join(REPO, "agent", "vpnpassthrough")
-AGENT_DIR = "/usr/lib/vpnpassthrough/vpnpassthrough/"
-# What the LuCI app ships; everything else in files/ belongs to the agent's package.
-LUCI_PATHS = ("/www/", "/usr/share/luci/", "/usr/share/rpcd/acl.d/luci-app-vpnpassthrough.json")
-EXECUTABLES = ("/usr/sbin/vpnpassthrough", "/etc/init.d/vpnpassthrough",
-               "/usr/libexec/rpcd/vpnpassthrough", "/etc/uci-defaults/")
-CONFIG = "/etc/config/vpnpassthrough"
-CONTROL_ORDER = ["Package", "Version", "Depends", "Provides", "Source", "SourceName", "License",
-                 "Section", "Architecture", "Installed-Size", "Description"]
+CONTROL_ORDER = ["Package", "Version", "Depends", "Conflicts", "Provides", "Source",
+                 "SourceName", "License", "LicenseFiles", "Section", "SourceDateEpoch", "URL",
+                 "Maintainer", "Architecture", "Installed-Size", "Description"]
 POSTINST = """#!/bin/sh
 [ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0
 [ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
@@ -32,23 +36,6 @@ PRERM = """#!/bin/sh
 . ${IPKG_INSTROOT}/lib/functions.sh
 default_prerm $0 $@
 """
-
-
-def tree_files():
-    """files/ split between the two packages, plus the agent's sources for the agent's."""
-    core, luci = set(), set()
-    for folder, _dirs, names in os.walk(FILES):
-        for name in names:
-            path = os.path.join(folder, name)[len(FILES):]
-            (luci if path.startswith(LUCI_PATHS) else core).add(path)
-    core |= {AGENT_DIR + name for name in os.listdir(AGENT) if name.endswith(".py")}
-    return {CORE: core, MICRO: core, LUCI: luci}
-
-
-def expected_mode(path):
-    if path == CONFIG:
-        return 0o600
-    return 0o755 if path.startswith(EXECUTABLES) else 0o644
 
 
 def depends(pkg):
@@ -80,7 +67,8 @@ def test_control_tarball_holds_the_scripts_opkg_runs(packages, name):
     members = {m.name: m for m in pkg.control_members}
     names = [".", "./control", "./postinst", "./postinst-pkg", "./prerm"]
     if name != LUCI:
-        names.insert(1, "./conffiles")
+        names = [".", "./conffiles", "./control", "./postinst", "./postinst-pkg", "./postrm",
+                 "./prerm", "./prerm-pkg"]
     assert [m.name for m in pkg.control_members] == names
     assert {n: m.mode for n, m in members.items()} == {
         n: 0o644 if n in ("./control", "./conffiles") else 0o755 for n in names}
@@ -93,20 +81,26 @@ def test_control_tarball_holds_the_scripts_opkg_runs(packages, name):
 def test_control_fields_in_openwrt_order(packages, name):
     pkg = packages[ipk_name(name)]
     fields = [field for field, _value in pkg.fields()]
-    assert fields == [f for f in CONTROL_ORDER if f != "Provides" or name == MICRO]
+    assert fields == [f for f in CONTROL_ORDER if f not in ("Conflicts", "Provides")
+                      or name == MICRO]
     values = dict(pkg.fields())
     assert values["Package"] == name
     assert values["Version"] == agent_version() + "-1"
     assert values["Architecture"] == "all"
     assert values["Installed-Size"] == str(len(pkg.data_tar))
     assert values["License"] == "GPL-2.0-only"
+    assert values["LicenseFiles"] == "LICENSE"
+    assert os.path.isfile(os.path.join(REPO, values["LicenseFiles"]))
+    assert values["SourceDateEpoch"] == str(EPOCH)
+    assert values["URL"].startswith("https://")
+    assert values["Maintainer"].endswith(">") and " <" in values["Maintainer"]
     assert depends(pkg)[0] == "libc"  # OpenWrt's build adds it to every package
 
 
 def test_control_fields_of_the_agent_package(packages):
     values = dict(packages[ipk_name(CORE)].fields())
     assert values["Depends"] == ("libc, python3-light, python3-uci, python3-ubus, "
-                                 "kmod-nf-nathelper-extra, nftables, conntrack")
+                                 "kmod-nf-nathelper-extra, nftables, conntrack, firewall4")
     assert (values["Source"], values["SourceName"]) == ("package/vpnpassthrough", CORE)
     assert values["Section"] == "net"
     assert values["Description"].startswith(" Switches IPsec, PPTP and L2TP passthrough")
@@ -115,8 +109,10 @@ def test_control_fields_of_the_agent_package(packages):
 
 def test_micropython_variant_replaces_the_python3_dependencies(packages):
     values = dict(packages[ipk_name(MICRO)].fields())
-    assert values["Depends"] == "libc, micropython, kmod-nf-nathelper-extra, nftables, conntrack"
+    assert values["Depends"] == ("libc, micropython, kmod-nf-nathelper-extra, nftables, "
+                                 "conntrack, firewall4")
     assert values["Provides"] == CORE  # so the LuCI app's dependency is met by either
+    assert values["Conflicts"] == CORE  # the same files: one or the other
     assert (values["Source"], values["SourceName"]) == ("package/vpnpassthrough", CORE)
     assert "runs the same agent on MicroPython" in values["Description"]
 
@@ -138,22 +134,32 @@ def test_the_config_is_a_conffile(packages, name):
 def test_data_holds_exactly_the_tree_with_its_modes(packages, name):
     pkg = packages[ipk_name(name)]
     files = pkg.files()
-    assert set(files) == tree_files()[name]
+    assert set(files) == tree_files("ipk")[name]
     assert {path: expected_mode(path) for path in files} == files
     for member in pkg.data_members:
         assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
         assert member.mtime == EPOCH
         assert member.isfile() or (member.isdir() and member.mode == 0o755)
-        assert "__pycache__" not in member.name and not member.name.endswith(".pyc")
+        assert "__pycache__" not in member.name
         assert "/tests" not in member.name
 
 
-def test_the_agent_is_installed_as_its_source(packages):
+def test_the_python3_variant_gets_bytecode_of_the_release_s_python_or_the_sources(packages):
+    """24.10 runs Python 3.11: with it, the build compiles the sources (sourceless .pyc at
+    their places, which python3 imports); with any other Python they ship as they are."""
     pkg = packages[ipk_name(CORE)]
     for name in os.listdir(AGENT):
-        if name.endswith(".py"):
-            with open(os.path.join(AGENT, name), "rb") as f:
-                assert pkg.data_files["." + AGENT_DIR + name] == f.read()
+        if not name.endswith(".py"):
+            continue
+        packed = pkg.data_files["." + AGENT_DIR + name[:-3] + python3_suffix("ipk")]
+        with open(os.path.join(AGENT, name), "rb") as f:
+            source = f.read()
+        if python3_suffix("ipk") == ".py":
+            assert packed == source
+        else:
+            assert packed[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(packed[4:8], "little") == 0b01  # hash-based, unchecked
+            assert packed[8:16] == importlib.util.source_hash(source)
 
 
 @pytest.mark.parametrize("name", PACKAGES)

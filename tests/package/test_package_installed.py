@@ -1,7 +1,9 @@
 """The packages unpacked into a staging root work from their own files alone, in a test
 namespace: the launcher finds the agent beside it, the rpcd plugin finds the launcher, the
-config is the root's own /etc/config, and nothing points into this repository. The same for
-the MicroPython variant, run where no python3 can be found."""
+config is the root's own /etc/config, and nothing points into this repository; nothing is
+written under the root's /usr while they run. Both formats: the .ipk's python3 variant as
+.pyc (where this Python is 24.10's 3.11), the .apk's as sources, the MicroPython variant of
+each as .mpy, run where no python3 can be found."""
 
 import json
 import os
@@ -9,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from apk_files import apk_name
 from ipk_files import ipk_name
 from netns import MICROPYTHON, write_config
 
@@ -33,22 +36,34 @@ def micropython_env(tmp_path):
     return {"PATH": path}
 
 
-VARIANTS = [("vpnpassthrough", python3_env, "python3"),
-            ("vpnpassthrough-micro", micropython_env, "micropython")]
-IDS = ["python3", "micropython"]
+VARIANTS = [("ipk", "vpnpassthrough", python3_env, "python3"),
+            ("ipk", "vpnpassthrough-micro", micropython_env, "micropython"),
+            ("apk", "vpnpassthrough", python3_env, "python3"),
+            ("apk", "vpnpassthrough-micro", micropython_env, "micropython")]
+IDS = ["ipk-python3", "ipk-micropython", "apk-python3", "apk-micropython"]
+
+
+def usr_files(root):
+    return sorted(os.path.join(d, f) for d, _s, names in os.walk(root / "usr") for f in names)
 
 
 @pytest.fixture(params=VARIANTS, ids=IDS)
-def installed(request, packages, tmp_path):
-    """(root, environment, interpreter) of one package unpacked into a fresh staging root."""
-    name, make_env, interpreter = request.param
+def installed(request, packages, apks, tmp_path):
+    """(root, environment, interpreter) of one package unpacked into a fresh staging root;
+    afterwards, nothing new under its /usr."""
+    fmt, name, make_env, interpreter = request.param
     root = tmp_path / "root"
-    packages[ipk_name(name)].install_into(root)
+    if fmt == "ipk":
+        packages[ipk_name(name)].install_into(root)
+    else:
+        apks[apk_name(name)].install_into(root)
+    before = usr_files(root)
     env = make_env(tmp_path)
     env.update(VPNPASSTHROUGH_CONFIG_DIR=str(root / "etc" / "config"),
                VPNPASSTHROUGH_STATE_DIR=str(tmp_path / "state"),
                VPNPASSTHROUGH_SYSLOG=str(tmp_path / "no-syslog"))
-    return root, env, interpreter
+    yield root, env, interpreter
+    assert usr_files(root) == before
 
 
 def run_json(ns, argv, env, cwd, stdin=None):
