@@ -129,10 +129,11 @@ def test_control_and_info_fields_are_complete(packages, apks, fmt, name):
 
 @pytest.mark.parametrize("fmt", ["ipk", "apk"])
 def test_the_micropython_variant_fits_64_kib_installed(packages, apks, fmt):
-    """The package's own figure: opkg's Installed-Size (its data.tar, as ipkg-build counts
-    it) and apk's installed-size (the files' bytes)."""
+    """The bytes of the files it puts on flash: apk's installed-size, and the same sum for
+    the .ipk. (opkg's Installed-Size is its data.tar's length, which adds a 512-byte header
+    and padding per file that no flash filesystem stores; the README gives both.)"""
     if fmt == "ipk":
-        size = int(dict(packages[ipk_name(MICRO)].fields())["Installed-Size"])
+        size = sum(len(data) for data in packages[ipk_name(MICRO)].data_files.values())
     else:
         size = apks[apk_name(MICRO)].package["info"]["installed-size"]
     assert size <= KIB_64

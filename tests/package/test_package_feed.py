@@ -109,10 +109,11 @@ def test_agent_feed_declares_the_packages_each_release_installs(fmt):
 
 
 def test_the_agent_names_the_helper_package_its_makefile_depends_on():
-    """protocols.PPTP_MODULE_PACKAGE is what status tells a user to install."""
+    """What status tells a user to install is, per package manager, what the package
+    depends on: .ipk (opkg) and .apk releases differ."""
     from vpnpassthrough import protocols
 
-    assert protocols.PPTP_MODULE_PACKAGE in HELPERS.values()
+    assert protocols.PPTP_MODULE_PACKAGES == {"opkg": HELPERS["ipk"], "apk": HELPERS["apk"]}
 
 
 def test_conditions_the_build_was_not_given_are_refused(tmp_path):
