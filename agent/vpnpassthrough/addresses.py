@@ -10,6 +10,7 @@ devices (the LAN). Addresses stay raw bytes, as the kernel gives them; text is o
 import struct
 
 from . import netlink
+from .protocols import PORTLESS
 
 RTM_GETLINK = 18
 RTM_GETADDR = 22
@@ -74,10 +75,12 @@ def _within(address, network, prefix):
 
 
 class Sides:
-    """Which side of the router an address is on, for one set of WAN devices."""
+    """Which side of the router an address is on, for one set of WAN devices. forwarded:
+    (LAN host, peer) text pairs of VPN servers behind a port forward (the table's sets)."""
 
-    def __init__(self, entries, wan_devices):
+    def __init__(self, entries, wan_devices, forwarded=()):
         self.wan_known = bool(wan_devices)
+        self.forwarded = forwarded
         self.local = set(address for _device, address, _prefix in entries)
         self.wan_local = set(address for device, address, _prefix in entries
                              if device_matches(device, wan_devices))
@@ -92,7 +95,15 @@ class Sides:
 
     def ends(self, flow):
         """(LAN client, server) of a connection a LAN host opened towards the WAN, or None
-        (the router's own, one opened from the WAN, one between two LAN hosts)."""
+        (the router's own, one opened from the WAN, one between two LAN hosts, the ESP or
+        GRE of a VPN server behind a port forward)."""
+        found = self._ends(flow)
+        if found and flow.get("proto") in PORTLESS and \
+                (text(found[0]), text(found[1])) in self.forwarded:
+            return None
+        return found
+
+    def _ends(self, flow):
         orig, reply = flow["orig"], flow["reply"]
         initiator, responder = orig["src"], reply["src"]
         if initiator in self.local or responder in self.local:

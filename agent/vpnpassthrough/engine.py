@@ -163,7 +163,7 @@ class Apply:
                 if fingerprint is False:
                     return _outcome(False, self.actions, self.errors, self.warnings, True)
             elif action.startswith("cut") and arg == cuts[0]:
-                owed = self.cut(cuts, devices, action == "cut")
+                owed = self.cut(cuts, devices, action == "cut", nft.forwarded(objects))
             elif action == "unload":
                 states[arg] = self.unload(arg)
         self.record["applied"] = {"config": cfg, "ruleset": text, "fingerprint": fingerprint,
@@ -200,12 +200,12 @@ class Apply:
             self.fail(failed)
         return nft.fingerprint(after) if after is not None else None
 
-    def cut(self, names, wan_devices, every):
+    def cut(self, names, wan_devices, every, forwarded):
         """Delete the live connections LAN hosts opened of these protocols (only the offloaded
         ones unless every: those bypass the drop rules). Fails closed: without the router's
         own addresses nothing is cut. Returns the protocols whose cut is still owed."""
         try:
-            sides = addresses.Sides(addresses.read(), wan_devices)
+            sides = addresses.Sides(addresses.read(), wan_devices, forwarded)
         except OSError as e:
             self.fail("cannot read the router's own addresses ({}): nothing was cut, to be sure "
                       "the router's own VPN is not".format(e))

@@ -10,11 +10,9 @@ file paths (never a configuration value), the same on CPython and MicroPython.
 import json
 
 from . import system
-from .ruleset import TABLE
+from .ruleset import DYNAMIC_SETS, FORWARDED_SETS, TABLE
 
-FW4_LOCK = "/var/run/fw4.lock"
 LOAD_SCRIPT = 'nft -f "$1" && mv -f "$2" "$3"'
-DYNAMIC_SETS = ("esp_peers",)
 OWNERS = {"inet fw4": "firewall4"}  # who a table belongs to, for messages
 VOLATILE = ("handle", "packets", "bytes")
 
@@ -23,7 +21,7 @@ def _failure(what, status, err):
     return "{} failed: {}".format(what, err.strip() or "status {}".format(status))
 
 
-def load(ruleset, include_new, include, lock=FW4_LOCK):
+def load(ruleset, include_new, include, lock):
     """`nft -f ruleset`, then include_new renamed to include, both under firewall4's lock:
     all or nothing. Returns None or the error."""
     status, _out, err = system.run(["flock", "-x", lock, "sh", "-c", LOAD_SCRIPT,
@@ -104,6 +102,16 @@ def set_elements(objects, name):
                 elements.append(element)
             return elements
     return []
+
+
+def forwarded(objects):
+    """{(LAN host, peer)} of the VPN servers behind port forwards, as the table saw them."""
+    found = set()
+    for name, _kind, _ip in FORWARDED_SETS.values():
+        for pair in set_elements(objects, name):
+            if isinstance(pair, list) and len(pair) == 2:
+                found.add((pair[0], pair[1]))
+    return found
 
 
 def helper_holders(helper_type):

@@ -33,6 +33,8 @@ PROTOCOLS = (
 NAMES = tuple(p["name"] for p in PROTOCOLS)
 
 L4_NUMBERS = {"tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51}
+# IP protocols without ports, which conntrack cannot tie to the connection that set them up
+PORTLESS = tuple(proto for protocol in PROTOCOLS for proto, _n in protocol["ip_protocols"])
 L4_NAMES = {}
 for _name, _number in L4_NUMBERS.items():
     L4_NAMES[_number] = _name

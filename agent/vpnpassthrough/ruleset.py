@@ -16,7 +16,7 @@ The forms used load and list on nftables 1.0.6 (Debian 12) as on OpenWrt's 1.0.8
 version match alone in a chain of its own.
 """
 
-from .protocols import GRE, GRE_VERSION, PPTP_HELPER, PROTOCOLS
+from .protocols import GRE, GRE_VERSION, PORTLESS, PPTP_HELPER, PROTOCOLS
 
 TABLE = "inet vpnpassthrough"
 PRIORITY = "filter - 5"
@@ -24,6 +24,20 @@ ESP_PEERS_TIMEOUT = "2m"
 ESP_PEERS_SIZE = 4096
 SESSIONS = "sessions"
 GRE_CHAIN = "gre_version"
+FROM_WAN = "from_wan"
+FORWARDED = "forwarded"
+PORTLESS_CHAIN = "portless"
+# (LAN host . WAN peer) of VPN control connections opened from the WAN (a port forward, IPv6
+# let in): that host is a VPN server, and its ESP, AH and GRE to that peer are not its own
+# outbound VPN even when conntrack sees them start from the LAN (they have no ports to tie
+# them to the control connection). Entries outlive their last control packet by a day.
+FORWARDED_SETS = {"ipv4": ("forwarded4", "ipv4_addr", "ip"),
+                  "ipv6": ("forwarded6", "ipv6_addr", "ip6")}
+FORWARDED_TIMEOUT = "1d"
+ESP_PEERS = "esp_peers"
+# Sets the packet path fills: their elements are no part of what was loaded.
+DYNAMIC_SETS = (ESP_PEERS, FORWARDED_SETS["ipv4"][0], FORWARDED_SETS["ipv6"][0])
+FORWARDED_SIZE = 1024
 
 
 def _comment(text):
@@ -34,11 +48,18 @@ def _vmap(pairs):
     return "{ " + ", ".join("{} : goto {}".format(key, chain) for key, chain in pairs) + " }"
 
 
+def _families(config):
+    return ("ipv4", "ipv6") if config["ipv6"] else ("ipv4",)
+
+
 def _forward(config, wan):
     rules = []
     if not config["ipv6"]:
         rules.append("meta nfproto ipv6 return" + _comment("IPv6 is left alone (ipv6 '0')"))
     if wan:
+        rules.append("ct direction original iifname @wan_devices oifname != @wan_devices meta "
+                     "l4proto { tcp, udp } jump " + FROM_WAN +
+                     _comment("connections opened from the WAN are no LAN host's VPN"))
         rules.append("ct direction original iifname != @wan_devices oifname @wan_devices goto "
                      + SESSIONS + _comment("connections a LAN host opens towards the WAN"))
         rules.append("ct direction reply iifname @wan_devices oifname != @wan_devices goto "
@@ -49,17 +70,60 @@ def _forward(config, wan):
     return rules
 
 
-def _sessions():
+def _control_ports():
+    """What opens a port-less protocol's session: {l4proto: [ports]} (IKE, PPTP control)."""
+    found = {}
+    for protocol in PROTOCOLS:
+        if protocol["ip_protocols"]:
+            for proto, port in protocol["sessions"]:
+                found.setdefault(proto, []).append(port)
+    return found
+
+
+def _from_wan():
+    ports = _control_ports()
+    return ["meta l4proto {} ct original proto-dst vmap {}".format(
+        proto, _vmap((port, FORWARDED) for port in sorted(ports[proto]))) +
+        _comment("a VPN server on the LAN: remember it and its peer") for proto in sorted(ports)]
+
+
+def _forwarded(config):
+    return ["meta nfproto {0} update @{1} {{ {2} daddr . {2} saddr }}".format(
+        family, FORWARDED_SETS[family][0], FORWARDED_SETS[family][2]) for family in
+        _families(config)]
+
+
+def _by_ip_protocol():
+    pairs = []
+    for protocol in PROTOCOLS:
+        for proto, _number in protocol["ip_protocols"]:
+            pairs.append((proto, GRE_CHAIN if proto == GRE else "vpn_" + protocol["name"]))
+    return "meta l4proto vmap " + _vmap(pairs)
+
+
+def _portless(config):
+    """ESP, AH, GRE between a port-forwarded VPN server and its peer are the server's."""
+    rules = []
+    for family in _families(config):
+        name, _kind, ip = FORWARDED_SETS[family]
+        for pair in ("{0} saddr . {0} daddr", "{0} daddr . {0} saddr"):
+            rules.append((pair + " @{1} return").format(ip, name) +
+                         _comment("a port-forwarded VPN server and its peer"))
+    rules.append(_by_ip_protocol() + _comment("by IP protocol"))
+    return rules
+
+
+def _sessions(wan):
     """One verdict map per way of naming a protocol; anything else leaves the table here."""
-    by_proto = []
     by_port = {}
     for protocol in PROTOCOLS:
-        chain = "vpn_" + protocol["name"]
-        for proto, _number in protocol["ip_protocols"]:
-            by_proto.append((proto, GRE_CHAIN if proto == GRE else chain))
         for proto, port in protocol["sessions"]:
-            by_port.setdefault(proto, []).append((port, chain))
-    rules = ["meta l4proto vmap " + _vmap(by_proto) + _comment("by IP protocol")]
+            by_port.setdefault(proto, []).append((port, "vpn_" + protocol["name"]))
+    if wan:
+        rules = ["meta l4proto {{ {} }} goto {}".format(
+            ", ".join(sorted(PORTLESS)), PORTLESS_CHAIN) + _comment("ESP, AH, GRE: no ports")]
+    else:
+        rules = [_by_ip_protocol() + _comment("by IP protocol")]
     for proto in sorted(by_port):
         rules.append("meta l4proto {} ct original proto-dst vmap {}".format(
             proto, _vmap(sorted(by_port[proto]))) + _comment(
@@ -84,7 +148,7 @@ def _protocol_chain(protocol, config, helper):
         # talks ESP to whom so status can name them: initiator . responder, so the server's
         # answers (original direction only) never pose as a client.
         rules.append("meta nfproto ipv4 meta l4proto esp ct direction original "
-                     "update @esp_peers { ip saddr . ip daddr }" +
+                     "update @" + ESP_PEERS + " { ip saddr . ip daddr }" +
                      _comment("who sends raw ESP to whom"))
     if name == PPTP_HELPER["name"] and helper:
         rules.append('meta nfproto ipv4 meta l4proto {} ct state new ct helper set "{}"'.format(
@@ -115,8 +179,14 @@ def render(config, wan_devices, helper=True):
         # interval: firewall4's wildcard devices ("tun*") are ranges
         out.append("\tset wan_devices {\n\t\ttype ifname\n\t\tflags interval\n\t\telements = { " +
                    ", ".join('"{}"'.format(d) for d in wan_devices) + " }\n\t}\n\n")
+    if wan_devices:
+        for family in _families(config):
+            name, kind, _ip = FORWARDED_SETS[family]
+            out.append("\tset {0} {{\n\t\ttype {1} . {1}\n\t\tflags dynamic,timeout\n"
+                       "\t\ttimeout {2}\n\t\tsize {3}\n\t}}\n\n".format(
+                           name, kind, FORWARDED_TIMEOUT, FORWARDED_SIZE))
     if config["ipsec"]:
-        out.append("\tset esp_peers {{\n\t\ttype ipv4_addr . ipv4_addr\n"
+        out.append("\tset " + ESP_PEERS + " {{\n\t\ttype ipv4_addr . ipv4_addr\n"
                    "\t\tflags dynamic,timeout\n\t\ttimeout {}\n\t\tsize {}\n\t}}\n\n"
                    .format(ESP_PEERS_TIMEOUT, ESP_PEERS_SIZE))
     for protocol in PROTOCOLS:
@@ -128,7 +198,12 @@ def render(config, wan_devices, helper=True):
             PPTP_HELPER["l3proto"]))
     out += _chain("forward", _forward(config, bool(wan_devices)),
                   "type filter hook forward priority {}; policy accept;".format(PRIORITY))
-    out += _chain(SESSIONS, _sessions())
+    if wan_devices:
+        out += _chain(FROM_WAN, _from_wan())
+        out += _chain(FORWARDED, _forwarded(config))
+    out += _chain(SESSIONS, _sessions(bool(wan_devices)))
+    if wan_devices:
+        out += _chain(PORTLESS_CHAIN, _portless(config))
     out += _chain(GRE_CHAIN, _gre_version())
     for protocol in PROTOCOLS:
         out += _chain("vpn_" + protocol["name"], _protocol_chain(protocol, config, helper))

@@ -9,6 +9,7 @@ why. The record of the last apply is trusted only for what the kernel's listing 
 
 from . import addresses, config, conntrack, engine, kmod, nft, store
 from .protocols import NAMES, PROTOCOLS, covers
+from .ruleset import ESP_PEERS
 
 NAT_T_ADVICE = ("raw ESP from {clients} to {server} cannot share one NAT address, so only one "
                 "works at a time; configure the clients to use NAT-T (UDP 4500, e.g. forced "
@@ -91,11 +92,11 @@ def _add(found, items):
             found.append(item)
 
 
-def _tunnels(applied, detail):
+def _tunnels(applied, objects, detail):
     """(Tunnels, [errors], [warnings]) from the live connections."""
     devices = applied["wan_devices"] if applied else []
     try:
-        sides = addresses.Sides(addresses.read(), devices)
+        sides = addresses.Sides(addresses.read(), devices, nft.forwarded(objects))
     except OSError as e:
         # fail closed: without them the router's own VPN would pass for a LAN client's
         return None, [{"message": "cannot read the router's own addresses ({}): tunnels not "
@@ -153,7 +154,7 @@ def status(ctx, with_tunnels=False):
             modules[name] = "busy"
             held_by = nft.holder_names(nft.helper_holders("pptp"))
     _add(warnings, last.get("warnings", ()))
-    tunnels, tunnel_errors, tunnel_warnings = _tunnels(applied, with_tunnels)
+    tunnels, tunnel_errors, tunnel_warnings = _tunnels(applied, objects, with_tunnels)
     errors += tunnel_errors
     warnings += tunnel_warnings
     counters = nft.counters(objects)
@@ -169,7 +170,7 @@ def status(ctx, with_tunnels=False):
                          "blocked": counters.get(name + "_blocked", zero)},
             "tunnels": tunnels.count(name) if tunnels else 0,
         }
-    warnings += esp_collisions(nft.set_elements(objects, "esp_peers"))
+    warnings += esp_collisions(nft.set_elements(objects, ESP_PEERS))
     if shown["enabled"] and applied and not applied["wan_devices"] and applied["wan_note"]:
         warnings.append({"message": applied["wan_note"]})
     reply = {
@@ -192,7 +193,8 @@ def status(ctx, with_tunnels=False):
 
 def tunnels(ctx):
     record = store.load(ctx["state_dir"])
-    found, errors, _warnings = _tunnels(record["applied"], True)
+    objects, _failure = nft.table()
+    found, errors, _warnings = _tunnels(record["applied"], objects, True)
     reply = {"tunnels": found.result() if found else []}
     if errors:
         reply["error"] = errors[0]["message"]

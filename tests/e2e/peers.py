@@ -2,7 +2,9 @@
 
     peers.py serve ADDRESS...
                       the VPN server: answers IKE (udp/500), NAT-T (udp/4500), L2TP (udp/1701),
-                      raw ESP, AH and enhanced GRE, and PPTP control (tcp/1723, RFC 2637)
+                      IKEv2 over TCP (tcp/4500, RFC 8229), raw ESP, AH, enhanced GRE and
+                      plain GRE (version 0), PPTP control (tcp/1723, RFC 2637), and an
+                      ordinary service (tcp and udp 8080) that is no VPN at all
     peers.py client   a LAN client: sends those on request and reports what came back
 
 Both read one JSON command per line on stdin and write one JSON reply per line on stdout, so a
@@ -24,6 +26,11 @@ MAX_ARRIVALS = 1000
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
 UDP_KINDS = {"ike": 500, "natt": 4500, "l2tp": 1701}
 RAW_KINDS = {"esp": 50, "ah": 51, "gre": 47}
+TCP_KINDS = {"ikev2tcp": 4500}  # kind -> the server's port; each connection carries one token
+SERVICE_PORT = 8080  # the ordinary service: "tcp_from_PORT" / "udp_from_PORT" kinds reach it
+GRE_V0_KIND = "gre0"
+GRE_V1_KIND = "gre1"  # one enhanced GRE packet outside any call
+GRE_V0_PROTO = 0x6558  # transparent Ethernet bridging, as gretap sends it
 REPLY = b"re:"
 
 # RFC 2637
@@ -52,6 +59,23 @@ def gre_packet(call_id, seq, payload):
     and a sequence number."""
     return struct.pack("!HHHHI", GRE_KEY | GRE_SEQ | GRE_VERSION_1, GRE_PPP, len(payload),
                        call_id, seq) + payload
+
+
+def gre_v0_packet(payload):
+    """Plain GRE (RFC 2784): no key, no sequence number, version 0."""
+    return struct.pack("!HH", 0, GRE_V0_PROTO) + payload
+
+
+def parse_gre_v0(data):
+    if len(data) < 4 or struct.unpack("!H", data[:2])[0] & 0x7 != 0:
+        return None
+    return data[4:]
+
+
+def from_port(kind):
+    """("tcp" or "udp", source port) of a "tcp_from_1723" kind, else None."""
+    proto, _, port = kind.partition("_from_")
+    return (proto, int(port)) if port and proto in ("tcp", "udp") else None
 
 
 def parse_gre(data):
@@ -153,7 +177,10 @@ def serve_commands(handle, extra_sockets=(), on_ready=None):
         ready = select.select([0] + socks, [], [], 1)[0]
         for sock in ready:
             if sock != 0:
-                on_ready(sock)
+                try:
+                    on_ready(sock)
+                except OSError:  # an answer with no way back (e.g. an untracked, unNATed
+                    pass         # source): the packet is in the log, the answer is lost
         if 0 in ready:
             for command in lines.read():
                 try:
@@ -175,6 +202,7 @@ class Server:
         self.calls = {}        # our call ID -> PNS call ID (what GRE to the client carries)
         self.next_call_id = 0x4000
         self.control = {}      # tcp socket -> (peer, buffered bytes)
+        self.streams = {}      # one-token tcp connections -> (kind, peer)
         # Sockets bound per address, so that answers leave from the address that was asked.
         for address in addresses:
             family = family_of(address)
@@ -187,18 +215,26 @@ class Server:
                 sock = socket.socket(af, socket.SOCK_RAW, number)
                 sock.bind((address, 0))
                 self.sockets[sock] = (kind, family)
-            listener = socket.socket(af, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((address, PPTP_PORT))
-            listener.listen(16)
-            self.sockets[listener] = ("listen", family)
+            for kind, port in [("listen", PPTP_PORT), ("service", SERVICE_PORT)] + \
+                    list(TCP_KINDS.items()):
+                listener = socket.socket(af, socket.SOCK_STREAM)
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind((address, port))
+                listener.listen(16)
+                self.sockets[listener] = (kind, family)
+            sock = socket.socket(af, socket.SOCK_DGRAM)
+            sock.bind((address, SERVICE_PORT))
+            self.sockets[sock] = ("udp_service", family)
 
     def readable(self):
-        return list(self.sockets) + list(self.control)
+        return list(self.sockets) + list(self.control) + list(self.streams)
 
     def on_ready(self, sock):
         if sock in self.control:
             self._control(sock)
+            return
+        if sock in self.streams:
+            self._stream(sock)
             return
         kind, family = self.sockets[sock]
         if kind == "listen":
@@ -206,13 +242,20 @@ class Server:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.control[conn] = (peer[0], b"")
             return
+        if kind in TCP_KINDS or kind == "service":
+            conn, peer = sock.accept()
+            self.streams[conn] = (kind, peer)
+            return
         data, peer = sock.recvfrom(65535)
         here = sock.getsockname()[0]
-        if kind in UDP_KINDS:
-            self._record(kind, peer[0], here, data, sport=peer[1])
+        if kind in UDP_KINDS or kind == "udp_service":
+            self._record("udp_from_{}".format(peer[1]) if kind == "udp_service" else kind,
+                         peer[0], here, data, sport=peer[1])
             sock.sendto(REPLY + data, peer)
             return
         data = raw_payload(family, data)
+        if REPLY in data[:32]:
+            return  # another server's answer (to a packet sent unasked): answering would echo
         if kind == "esp" and len(data) >= 8:
             spi, seq = struct.unpack("!II", data[:8])
             self._record(kind, peer[0], here, data[8:], spi=spi)
@@ -222,6 +265,10 @@ class Server:
             self._record(kind, peer[0], here, data[24:], spi=spi)
             sock.sendto(ah_packet(next_header, spi ^ 0xFFFFFFFF, seq, REPLY + data[24:]),
                         (peer[0], 0))
+        elif kind == "gre" and parse_gre_v0(data) is not None:
+            payload = parse_gre_v0(data)
+            self._record(GRE_V0_KIND, peer[0], here, payload)
+            sock.sendto(gre_v0_packet(REPLY + payload), (peer[0], 0))
         elif kind == "gre":
             parsed = parse_gre(data)
             if parsed:
@@ -231,6 +278,20 @@ class Server:
                 back = self.calls.get(call_id, call_id)
                 self._record(kind, peer[0], here, payload, call_id=call_id)
                 sock.sendto(gre_packet(back, 1, REPLY + payload), (peer[0], 0))
+
+    def _stream(self, conn):
+        """A one-token connection: record what came, answer it, close."""
+        kind, peer = self.streams.pop(conn)
+        conn.settimeout(1.0)
+        try:
+            data = conn.recv(65535)
+            if data:
+                self._record("tcp_from_{}".format(peer[1]) if kind == "service" else kind,
+                             peer[0], conn.getsockname()[0], data, sport=peer[1])
+                conn.sendall(REPLY + data)
+        except OSError:
+            pass
+        conn.close()
 
     def _control(self, conn):
         peer, buffer = self.control[conn]
@@ -329,8 +390,29 @@ class Client:
             if kind in UDP_KINDS:
                 sock = socket.socket(af, socket.SOCK_DGRAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("", UDP_KINDS[kind]))
+                try:  # from the VPN port, as VPN clients do; any port where a server has it
+                    sock.bind(("", UDP_KINDS[kind]))
+                except OSError:
+                    pass
                 sock.sendto(tag, (server, UDP_KINDS[kind]))
+            elif from_port(kind) and from_port(kind)[0] == "udp":
+                sock = socket.socket(af, socket.SOCK_DGRAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("", from_port(kind)[1]))
+                sock.sendto(tag, (server, SERVICE_PORT))
+            elif kind in TCP_KINDS or from_port(kind):
+                result[kind] = self.stream(server, kind, tag, timeout)
+                continue
+            elif kind == GRE_V1_KIND:
+                self.arrivals["gre", family].sendto(gre_packet(0, 1, tag), (server, 0))
+                answer = {"token": (REPLY + tag).decode()}
+                seen = self.arrivals_of("gre", family, timeout, until=answer)
+                result[kind] = {"answered": any(answer.items() <= p.items() for p in seen)}
+                continue
+            elif kind == GRE_V0_KIND:
+                self.arrivals["gre", family].sendto(gre_v0_packet(tag), (server, 0))
+                result[kind] = {"answered": self.gre_v0_answer(family, REPLY + tag, timeout)}
+                continue
             elif kind in ("esp", "ah"):
                 sock = socket.socket(af, socket.SOCK_RAW, RAW_KINDS[kind])
                 # AH: tunnel mode (an IP packet follows), the way AH crosses networks.
@@ -362,6 +444,35 @@ class Client:
         for sock in waiting:
             sock.close()
         return {"results": result}
+
+    @staticmethod
+    def stream(server, kind, tag, timeout):
+        """One token over a new TCP connection (to the VPN port, or to the ordinary service
+        from a VPN port as source port); answered when the echo came back."""
+        sock = socket.socket(FAMILIES[family_of(server)], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.settimeout(timeout)
+        try:
+            if from_port(kind):
+                sock.bind(("", from_port(kind)[1]))
+            sock.connect((server, TCP_KINDS.get(kind, SERVICE_PORT)))
+            sock.sendall(tag)
+            return {"answered": sock.recv(65535) == REPLY + tag}
+        except OSError:
+            return {"answered": False}
+        finally:
+            sock.close()
+
+    def gre_v0_answer(self, family, expected, timeout):
+        sock = self.arrivals["gre", family]
+        deadline = time.monotonic() + timeout
+        for _ in range(MAX_ARRIVALS):
+            left = max(0, deadline - time.monotonic())
+            if not select.select([sock], [], [], left)[0]:
+                return False
+            if parse_gre_v0(raw_payload(family, sock.recvfrom(65535)[0])) == expected:
+                return True
+        return False
 
     def pptp_open(self, name, server, call_id, token, timeout):
         """Start-Control-Connection and Outgoing-Call, one message per segment."""

@@ -6,7 +6,9 @@
 
 The router masquerades IPv4 on wan0 and routes IPv6 without NAT. Its stock firewall is a small
 stand-in for firewall4 in its own table (`inet fw4`): LAN→WAN and established/related pass,
-invalid and everything else from the WAN is dropped. The agent's table is the agent's business.
+as do port forwards (`ct status dnat`) and firewall4's default Allow-IPSec-ESP and Allow-ISAKMP
+(WAN→LAN); invalid and everything else from the WAN is dropped. The agent's table is the
+agent's business.
 
 Used as a context manager; everything is created inside namespaces named with a unique prefix
 and torn down (processes killed by pid, namespaces deleted) on exit, also after a failure:
@@ -58,6 +60,9 @@ table inet fw4 {
 		type filter hook forward priority filter; policy drop;
 		ct state vmap { established : accept, related : accept, invalid : drop }
 		iifname "$lan" oifname "$wan" accept
+		iifname "$wan" oifname "$lan" ct status dnat accept comment "port forwards"
+		iifname "$wan" oifname "$lan" meta l4proto esp accept comment "Allow-IPSec-ESP"
+		iifname "$wan" oifname "$lan" udp dport 500 accept comment "Allow-ISAKMP"
 	}
 	chain srcnat {
 		type nat hook postrouting priority srcnat; policy accept;
@@ -99,6 +104,11 @@ class Peer:
         if "error" in reply:
             raise PeerError("{}: {}".format(self.name, reply["error"]))
         return reply
+
+    def stop(self):
+        """End of input ends a peer; its ports are free again once this returns."""
+        self.process.stdin.close()
+        self.process.wait(timeout=CALL_WAIT_S)
 
     def _read_line(self, deadline, wait):
         fd = self.process.stdout.fileno()

@@ -9,11 +9,15 @@ import itertools
 
 from topology import ROUTER, SERVER
 
-KINDS = ("ike", "natt", "esp", "ah", "pptp", "gre", "l2tp")
-PROTOCOL = {"ike": "ipsec", "natt": "ipsec", "esp": "ipsec", "ah": "ipsec",
+KINDS = ("ike", "natt", "ikev2tcp", "esp", "ah", "pptp", "gre", "l2tp")
+PROTOCOL = {"ike": "ipsec", "natt": "ipsec", "ikev2tcp": "ipsec", "esp": "ipsec", "ah": "ipsec",
             "gre": "pptp", "pptp": "pptp", "l2tp": "l2tp"}
-TITLE = {"ike": "IKE udp/500", "natt": "NAT-T udp/4500", "esp": "ESP", "ah": "AH",
-         "pptp": "PPTP tcp/1723", "gre": "GRE (PPTP call)", "l2tp": "L2TP udp/1701"}
+TITLE = {"ike": "IKE udp/500", "natt": "NAT-T udp/4500", "ikev2tcp": "IKEv2 tcp/4500",
+         "esp": "ESP", "ah": "AH", "pptp": "PPTP tcp/1723", "gre": "GRE (PPTP call)",
+         "l2tp": "L2TP udp/1701"}
+# Traffic that is no VPN passthrough at all: no switch may touch it.
+NOT_VPN = ("gre0", "tcp_from_500", "udp_from_500", "tcp_from_4500", "udp_from_4500",
+           "tcp_from_1701", "udp_from_1701", "tcp_from_1723", "udp_from_1723")
 WAIT_S = 1.0
 
 _tokens = itertools.count(1)

@@ -20,13 +20,15 @@ from vpnpassthrough import api, syslog, uci
 INIT = os.path.join(REPO, "files/etc/init.d/vpnpassthrough")
 PLUGIN = os.path.join(REPO, "files/usr/libexec/rpcd/vpnpassthrough")
 UCI_DEFAULTS = os.path.join(REPO, "files/etc/uci-defaults/90-vpnpassthrough")
+HOTPLUG = os.path.join(REPO, "files/etc/hotplug.d/iface/30-vpnpassthrough")
 ACL = os.path.join(REPO, "files/usr/share/rpcd/acl.d/luci-app-vpnpassthrough.json")
 
 
-@pytest.mark.parametrize("script", [INIT, PLUGIN, UCI_DEFAULTS])
-def test_shell_scripts_parse_and_are_executable(script):
+@pytest.mark.parametrize("script", [INIT, PLUGIN, UCI_DEFAULTS, HOTPLUG])
+def test_shell_scripts_parse_and_those_run_as_programs_are_executable(script):
     assert subprocess.run(["sh", "-n", script], capture_output=True).returncode == 0
-    assert os.access(script, os.X_OK)
+    # hotplug-call sources its scripts (as OpenWrt installs them: 0644)
+    assert os.access(script, os.X_OK) == (script != HOTPLUG)
 
 
 def run_init(tmp_path, *functions, env=None):
