@@ -70,6 +70,9 @@ def _gap(shown, wanted, applied, objects, held, last):
     """Why the kernel is not doing what the committed config asks, or None."""
     reason = "the last apply failed (see its errors)" if last.get("errors") else NOT_APPLIED
     if applied is None:
+        if objects is not None:
+            return ("a table inet vpnpassthrough is loaded that the agent has no record of (its "
+                    "state could not be written?): the next apply replaces it")
         return "the committed config is not in force yet: " + reason
     if not held:
         if objects is None:
@@ -78,8 +81,8 @@ def _gap(shown, wanted, applied, objects, held, last):
                     "`vpnpassthrough reload` at once")
         if not applied["config"]["enabled"]:
             return "table inet vpnpassthrough is still loaded although the agent is disabled"
-        return ("table inet vpnpassthrough differs from what the agent loaded (edited behind its "
-                "back): the resident agent puts it back within seconds, `vpnpassthrough "
+        return ("table inet vpnpassthrough differs from what the agent loaded (edited behind the "
+                "agent's back): the resident agent puts it back within seconds, `vpnpassthrough "
                 "reload` at once")
     if wanted is not None and wanted != applied["config"]:
         return "the committed config is not in force yet: " + reason

@@ -9,12 +9,13 @@ byte for byte) and nothing is applied (no state, no table).
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 from conftest import SESSION
-from netns import AGENT, MICROPYTHON, write_config
+from netns import AGENT, MICROPYTHON, standalone_micropython, write_config
 from vpnpassthrough import api
 
 METHOD_ARGS = {"status": {}, "tunnels": {}, "check": {}, "reload": {}, "set": {"pptp": False}}
@@ -187,3 +188,25 @@ def test_plugin_runs_on_micropython_when_there_is_no_python3(netns, agent, plugi
                               env=env)
     assert reply["ok"] is True, reply
     assert 'counter name "pptp_blocked" drop' in netns.nft_table()
+
+
+@pytest.mark.parametrize("version", ["1.23.0", "1.28.0"])
+def test_openwrts_micropython_refuses_what_its_json_would_take(netns, agent, plugin, tmp_path,
+                                                               version):
+    """MicroPython 1.23 (OpenWrt 24.10, 25.12) reads '{"pptp":false' as {'pptp': False}; the
+    plugin judges the text itself, so nothing is written or applied on any interpreter."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("dirname", "ip", "nft", "flock", "mv", "sh"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    os.symlink(standalone_micropython(version), bin_dir / "micropython")
+    env = dict(plugin.base_env, PATH=str(bin_dir))
+    write_config(agent.config_dir, wan_device=["eth9"])
+    before = config_bytes(agent)
+    for raw in ('{"pptp":false', '{"pptp": false,}', b'{"pptp": false}\x00',
+                b'{"pptp": "\xc0\xaf"}'):
+        reply, _done = plugin.run(netns, ["call", "set"], raw, env=env)
+        assert list(reply) == ["error"] and "not JSON" in reply["error"], (raw, reply)
+    assert config_bytes(agent) == before and netns.nft_table() is None
+    reply, _done = plugin.run(netns, ["call", "set"], '{"pptp": false}', env=env)
+    assert reply["ok"] is True, reply

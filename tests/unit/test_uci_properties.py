@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vpnpassthrough import uci
+from vpnpassthrough import api, config, rpcd, uci
 
 names = st.text(alphabet=uci.NAME_CHARS, min_size=1, max_size=8)
 # Anything libuci can hold in one line: no newline, no NUL.
@@ -45,3 +45,24 @@ def test_garbage_parses_or_fails_with_a_line_number(text):
         assert 1 <= e.line <= text.count("\n") + 1
         return
     assert uci.parse(uci.dump(parsed)) == parsed
+
+
+@given(st.binary(max_size=200))
+@settings(max_examples=1000)
+def test_any_bytes_are_config_or_an_error_naming_the_line(data):
+    try:
+        config.validate(uci.parse(data, "vpnpassthrough"))
+    except uci.UciParseError as e:
+        assert 1 <= e.line <= data.count(b"\n") + 1 and e.message
+    except config.ConfigError as e:
+        assert e.errors and all(error["message"] for error in e.errors)
+
+
+@given(st.one_of(st.binary(max_size=120), st.text(max_size=120).map(str.encode)))
+@settings(max_examples=1000)
+def test_any_rpcd_input_is_arguments_or_says_what_is_wrong(data):
+    args, problem = rpcd.parse_args(data)
+    assert (args is None) != (problem is None)
+    if problem is None:
+        assert api.check_args("set", args) is None or isinstance(api.check_args("set", args),
+                                                                  str)
