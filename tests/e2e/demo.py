@@ -62,7 +62,7 @@ class Demo:
         counters = self.net.agent.counters()
         print("counters  " + "   ".join(
             "{} {}/{}".format(NAMES[name], c["passed"], c["blocked"])
-            for name, c in counters.items()) + "   (packets passed/blocked since this ruleset)")
+            for name, c in counters.items()) + "   (packets passed/blocked since the demo started)")
         for name in off:
             self.check(counters[name]["blocked"] > 0, title + ": blocked counter")
 
