@@ -13,7 +13,6 @@ SOURCE_DATE_EPOCH give them there, so the same tree gives the same bytes. Unsign
 with `apk add --allow-untrusted`.
 """
 
-import argparse
 import glob
 import hashlib
 import os
@@ -24,8 +23,7 @@ import tempfile
 import zlib
 
 import adb
-from feed import FeedError
-from stage import REPO, BuildError, feed_folders, source_date_epoch, stage, tree_members
+from stage import REPO, BuildError, feed_folders, main, source_date_epoch, stage, tree_members
 
 CONFIGURATION = {"CONFIG_USE_APK": "y"}
 SCHEMA_PACKAGE = b"pckg"
@@ -258,21 +256,6 @@ def build_all(out, mtime=None, command_line=None, keep=None):
     return built
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Build the .apk files without the SDK.")
-    parser.add_argument("--out", default=os.path.join(REPO, "build"))
-    parser.add_argument("variables", nargs="*", metavar="NAME=VALUE",
-                        help="make variables to override, e.g. PKG_RELEASE=2")
-    args = parser.parse_args(argv)
-    try:
-        built = build_all(args.out, command_line=dict(v.split("=", 1) for v in args.variables))
-    except (BuildError, FeedError) as e:
-        sys.stderr.write(f"apk: {e}\n")
-        return 1
-    for path in built:
-        print(f"{path}  {os.path.getsize(path)} bytes")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build_all, "apk"))

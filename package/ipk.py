@@ -13,7 +13,6 @@ and those run the package's own postinst and prerm, shipped as postinst-pkg and 
 its postrm is shipped as is.
 """
 
-import argparse
 import glob
 import gzip
 import io
@@ -22,8 +21,7 @@ import sys
 import tarfile
 import tempfile
 
-from feed import FeedError
-from stage import REPO, BuildError, feed_folders, source_date_epoch, stage, tree_members
+from stage import REPO, BuildError, feed_folders, main, source_date_epoch, stage, tree_members
 
 # ipk.py builds for OpenWrt 24.10 and earlier, whose configuration has no CONFIG_USE_APK.
 CONFIGURATION = {"CONFIG_USE_APK": ""}
@@ -155,21 +153,6 @@ def build_all(out, mtime=None, command_line=None):
     return built
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Build the .ipk files without the SDK.")
-    parser.add_argument("--out", default=os.path.join(REPO, "build"))
-    parser.add_argument("variables", nargs="*", metavar="NAME=VALUE",
-                        help="make variables to override, e.g. PKG_RELEASE=2")
-    args = parser.parse_args(argv)
-    try:
-        built = build_all(args.out, command_line=dict(v.split("=", 1) for v in args.variables))
-    except (BuildError, FeedError) as e:
-        sys.stderr.write(f"ipk: {e}\n")
-        return 1
-    for path in built:
-        print(f"{path}  {os.path.getsize(path)} bytes")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build_all, "ipk"))

@@ -5,12 +5,13 @@ each package's install recipe into a root of its own (what OpenWrt calls the pac
 IDIR). The builders then only pack those trees, so both formats hold what the Makefiles say.
 """
 
+import argparse
 import glob
 import os
 import subprocess
 import sys
 
-from feed import Feed
+from feed import Feed, FeedError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -90,3 +91,21 @@ def tree_members(root):
         else:
             raise BuildError(f"{path}: only plain files and folders can be packaged")
     return members
+
+
+def main(build_all, what, argv=None):
+    """`make ipk` / `make apk`: build every package into --out and print each path and size."""
+    parser = argparse.ArgumentParser(description="Build the .{} files without the SDK.".format(
+        what))
+    parser.add_argument("--out", default=os.path.join(REPO, "build"))
+    parser.add_argument("variables", nargs="*", metavar="NAME=VALUE",
+                        help="make variables to override, e.g. PKG_RELEASE=2")
+    args = parser.parse_args(argv)
+    try:
+        built = build_all(args.out, command_line=dict(v.split("=", 1) for v in args.variables))
+    except (BuildError, FeedError) as e:
+        sys.stderr.write(f"{what}: {e}\n")
+        return 1
+    for path in built:
+        print(f"{path}  {os.path.getsize(path)} bytes")
+    return 0

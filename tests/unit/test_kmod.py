@@ -136,13 +136,18 @@ def test_load_before_ruleset_and_unload_after_it_nat_helper_first(netns, agent, 
                                             "unloaded nf_nat_pptp", "unloaded nf_conntrack_pptp"]
 
 
-def test_busy_module_is_reported_and_the_apply_still_succeeds(netns, agent, tmp_path):
+def switch_pptp_off_while_in_use(netns, agent, tmp_path):
+    """Both modules loaded, nf_conntrack_pptp held by something, then pptp '0' applied."""
     root = fake_root(tmp_path, loaded=["nf_conntrack_pptp", "nf_nat_pptp"],
                      files=["nf_conntrack_pptp", "nf_nat_pptp"])
     (tmp_path / "root" / "busy-nf_conntrack_pptp").write_text("")
-    log, env = recorder(tmp_path, root)
+    _log, env = recorder(tmp_path, root)
     write_config(agent.config_dir, pptp="0")
-    result = apply_with(netns, agent, root, env)
+    return apply_with(netns, agent, root, env)
+
+
+def test_busy_module_is_reported_and_the_apply_still_succeeds(netns, agent, tmp_path):
+    result = switch_pptp_off_while_in_use(netns, agent, tmp_path)
     assert result["outcome"]["ok"] is True
     assert result["status"]["pptp"]["modules"] == {"nf_conntrack_pptp": "busy",
                                                    "nf_nat_pptp": "available"}
@@ -157,12 +162,7 @@ def test_a_module_firewall4s_own_helper_holds_is_reported_held_by_firewall4(netn
                                                                            tmp_path):
     netns.run(["nft", "add table inet fw4; add ct helper inet fw4 pptp "
                       "{ type \"pptp\" protocol tcp; }"])
-    root = fake_root(tmp_path, loaded=["nf_conntrack_pptp", "nf_nat_pptp"],
-                     files=["nf_conntrack_pptp", "nf_nat_pptp"])
-    (tmp_path / "root" / "busy-nf_conntrack_pptp").write_text("")
-    log, env = recorder(tmp_path, root)
-    write_config(agent.config_dir, pptp="0")
-    result = apply_with(netns, agent, root, env)
+    result = switch_pptp_off_while_in_use(netns, agent, tmp_path)
     assert result["outcome"]["warnings"][0]["message"].startswith(
         "nf_conntrack_pptp stays loaded (held by firewall4 (table inet fw4)): ")
     assert result["status"]["pptp"]["held_by"] == ["firewall4 (table inet fw4)"]
