@@ -80,13 +80,14 @@ CASES = [
                  "\toption cut_on_disable 'off'\n",
     },
     {
-        # Issue 14.3: a value the service refuses is left for the user to fix, not replaced.
+        # Issue 14.3: a value the service refuses is left for the user to fix, not replaced,
+        # and an empty one does not stop the Save.
         "name": "bad_values_are_left_alone",
-        "before": "\nconfig vpnpassthrough 'main'\n\toption enabled 'maybe'\n"
+        "before": "\nconfig vpnpassthrough 'main'\n\toption enabled 'maybe'\n\toption ipsec ''\n"
                   "\toption pptp 'perhaps'\n\toption l2tp '1'\n",
         "firewall": ["lan", "wan"],
         "changes": [("l2tp", "0")],
-        "after": "\nconfig vpnpassthrough 'main'\n\toption enabled 'maybe'\n"
+        "after": "\nconfig vpnpassthrough 'main'\n\toption enabled 'maybe'\n\toption ipsec ''\n"
                  "\toption pptp 'perhaps'\n\toption l2tp '0'\n",
     },
     {

@@ -133,7 +133,9 @@ async function save(spec) {
 	for (const [ option, value ] of spec.changes)
 		if (!found.find(o => o.option == option).uiElement.change(value))
 			refused.push(option);
-	return { refused, calls: await mods.maps[0].save() };
+	/* A Save form.js refuses is reported as the error the user would see. */
+	return mods.maps[0].save().then(calls => ({ refused, calls }),
+	                               e => ({ refused, calls: [], error: String(e.message) }));
 }
 
 function describeForm(map) {
@@ -146,7 +148,7 @@ function describeForm(map) {
 				description: o.description, rmempty: o.rmempty, optional: o.optional,
 				widget: o.widget || null, choices: (o.keylist || []).map((k, i) => [ k, o.vallist[i] ]),
 				multiple: !!o.multiple, nocreate: o.nocreate || null, readonly: o.readonly || null,
-				hooks: [ 'cfgvalue', 'formvalue', 'write' ].filter(m => o.hasOwnProperty(m))
+				hooks: [ 'cfgvalue', 'parse', 'write' ].filter(m => o.hasOwnProperty(m))
 			}))
 		}))
 	};

@@ -108,17 +108,17 @@ function switchValue(value) {
 }
 
 /*
- * Save writes an option only when the user changed it. LuCI would write what the widget
+ * Save looks only at options the user changed. LuCI would parse and write what each widget
  * shows, which is not what the file says for a spelling it does not know ('on' shows as an
- * unchecked box) or a zone it cannot list.
+ * unchecked box), a zone it cannot list or a bad value, and refuse an empty one. A changed
+ * option set back to what the file means is not written either.
  */
 function writtenWhenChanged(o) {
 	var base = Object.getPrototypeOf(o);
 
-	o.formvalue = function(section_id) {
+	o.parse = function(section_id) {
 		var elem = this.getUIElement(section_id);
-		return (elem && elem.isChanged()) ? base.formvalue.call(this, section_id)
-			: this.cfgvalue(section_id);
+		return (elem && elem.isChanged()) ? base.parse.call(this, section_id) : Promise.resolve();
 	};
 	o.write = function(section_id, value) {
 		if (value !== this.cfgvalue(section_id))
