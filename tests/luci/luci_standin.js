@@ -27,9 +27,10 @@
  *     `uci set` / `uci delete` calls uci.js would send.
  *   - form: Map, NamedSection, tabs, and the option classes the view declares with form.js's
  *     load, cfgvalue, formvalue, parse, write and remove; Flag and ListValue as form.js has
- *     them. A rendered option has a widget (ui element) standing for the input: value,
- *     isChanged(), disabled; change() is the user changing it. Frames are form.js's div with
- *     id, data-field and the description div, without the widget's inputs.
+ *     them. A rendered option has a ui element: a checkbox for a Flag, radio inputs for a
+ *     radio ListValue (disabled when readonly), a bare value otherwise; isChanged(); change()
+ *     is the user's click, which a disabled input ignores. Its frame is form.js's div (id,
+ *     data-field, the title and description as markup) with those inputs in it.
  *     tools.widgets' ZoneSelect and DeviceSelect keep a value they cannot list (as the
  *     dropdown does when creating is allowed); depends() and validation are not covered.
  *

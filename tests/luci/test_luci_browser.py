@@ -166,7 +166,8 @@ def test_switches_are_locked_until_vpn_passthrough_is_enabled(router, tab):
 
 @pytest.mark.parametrize("name", ["markup_everywhere", "markup_refused"])
 def test_markup_from_config_and_status_stays_text(router, tab, name):
-    config = save_cases.DEFAULT.replace("'wan'", "'{}'".format(situations.PAYLOAD))
+    config = save_cases.DEFAULT.replace("'wan'\n", "'{0}'\n\tlist wan_device '{0}'\n".format(
+        situations.PAYLOAD))
     configure(router, config, status=situations.synthetic()[name])
     page = tab()
     open_page(page, router, ready=FILLED if name == "markup_everywhere"
