@@ -42,7 +42,7 @@ def test_menu_depends_on_the_acl_group_and_the_config():
 def test_acl_lets_the_page_read_what_it_calls_and_write_its_config():
     group = load(ACL)["luci-app-vpnpassthrough"]
     called = re.findall(r"object: 'vpnpassthrough',\s*method: '(\w+)'", view_source())
-    assert called == ["status", "tunnels"]
+    assert called == ["status"]
     assert set(called) <= set(group["read"]["ubus"]["vpnpassthrough"])
     assert group["read"]["uci"] == group["write"]["uci"] == ["vpnpassthrough"]
 
@@ -65,3 +65,12 @@ def test_package_installs_the_pages_files_from_files_at_the_same_paths():
             page_files |= {os.path.relpath(os.path.join(folder, n), FILES) for n in names}
     assert {source for source, _target in installed} == page_files
     assert "DEPENDS:=+luci-base +vpnpassthrough" in text
+
+
+def test_view_keeps_no_copy_of_the_services_facts():
+    """Ports, protocols, module and package names come from `status`, not from the view."""
+    facts = [r"\b(udp|tcp)/\d+", r"\b(500|1701|1723|4500)\b", r"\b(esp|ah|gre)\b", r"kmod-",
+             r"\bnf_(conntrack|nat)_"]
+    source = view_source()
+    assert [fact for fact in facts if re.search(fact, source, re.I)] == []
+    assert re.search(facts[0], "it covers udp/500")  # the patterns do find such a fact

@@ -1,6 +1,7 @@
 """Every word the page shows is translatable, and the translation template is current."""
 
 import os
+import re
 
 import i18n_scan
 import pytest
@@ -20,6 +21,12 @@ def test_template_holds_the_switches_and_the_menu_title():
         assert text in found
     assert found["VPN Passthrough"][-1].endswith(
         "luci-app-vpnpassthrough.json:admin/services/vpnpassthrough")
+
+
+def test_words_are_the_users_not_the_developers():
+    found = [text for text in i18n_scan.messages() if re.search(
+        r"\bagents?\b|stands? aside|::", text, re.I)]
+    assert found == []
 
 
 def test_view_shows_no_sentence_outside_translation():
