@@ -38,8 +38,8 @@ DEGRADED = """
 import json, sys
 from vpnpassthrough import api, engine
 config_dir, state_dir, sysroot, args = sys.argv[1:5]
-engine.apply(config_dir, state_dir, sysroot=sysroot)
 ctx = dict(api.context(config_dir, state_dir), sysroot=sysroot)
+engine.apply(ctx)
 print(json.dumps(api.call("status", json.loads(args), ctx)))
 """
 

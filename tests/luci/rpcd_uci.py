@@ -8,7 +8,7 @@ again keeps its place, a new one goes to the end of its section, a list that is 
 deleted and added again (rpcd's rpc_uci_merge_set), so it moves to the end.
 """
 
-from vpnpassthrough import uci
+from vpnpassthrough import files, uci
 
 
 class UciError(Exception):
@@ -123,7 +123,8 @@ class UciStore:
     def commit(self):
         """Write every config with staged changes the way `uci commit` does."""
         for config in list(self.deltas):
-            uci.write_file(self.config_dir, config, self.sections(config))
+            path = uci.path_of(self.config_dir, config)
+            files.atomic_write(path, uci.dump(self.sections(config)))
             del self.deltas[config]
 
     def revert(self):
