@@ -1,0 +1,80 @@
+"""opkg install on a real OpenWrt: the postinst adds the firewall include, procd runs the
+daemon, and rpcd serves the ubus object with the package's ACL."""
+
+import json
+
+import pytest
+from vpnpassthrough import api
+from vpnpassthrough.protocols import NAMES
+from vpnpassthrough.ruleset import TABLE
+
+pytestmark = pytest.mark.openwrt
+
+INCLUDE = {".type": "include", "type": "nftables", "position": "ruleset-post",
+           "path": api.DEFAULT_STATE_DIR + "/ruleset.nft"}
+
+
+def include_section(router):
+    """firewall.vpnpassthrough as rpcd's uci object gives it, or None."""
+    done = router.run("ubus", "call", "uci", "get",
+                      '{"config": "firewall", "section": "vpnpassthrough"}', check=False)
+    if done.returncode != 0:
+        return None
+    return {key: value for key, value in json.loads(done.stdout)["values"].items()
+            if key in INCLUDE}
+
+
+def instances(router):
+    """The service's procd instances, {} when procd has none."""
+    services = router.ubus("service", "list", {"name": "vpnpassthrough"})
+    return services.get("vpnpassthrough", {}).get("instances", {})
+
+
+def wan_device(router):
+    """What netifd says the wan interface's L3 device is."""
+    return router.ubus("network.interface.wan", "status")["l3_device"]
+
+
+def session(router):
+    """A login as LuCI makes it (root, no password on a fresh OpenWrt)."""
+    return router.ubus("session", "login", {"username": "root", "password": ""})[
+        "ubus_rpc_session"]
+
+
+def test_install_adds_the_firewall_include_and_procd_runs_the_daemon(router):
+    assert include_section(router) == INCLUDE
+    running = instances(router)
+    assert [(i["running"], i["command"]) for i in running.values()] == [
+        (True, ["/usr/sbin/vpnpassthrough", "daemon"])], running
+    # The include points at the ruleset the agent applied, so fw4 can load it.
+    assert "table " + TABLE in router.read(INCLUDE["path"])
+
+
+def test_status_answers_through_rpcd_for_a_luci_session(boot):
+    router = boot(luci=True)
+    sid = session(router)
+
+    reply = router.ubus("vpnpassthrough", "status", {"ubus_rpc_session": sid})
+
+    assert reply["enabled"] is True and reply["applied"]["ok"] is True, reply
+    assert {name: p["state"] for name, p in reply["protocols"].items()} == {
+        name: "passing" for name in NAMES}
+    assert reply["wan_devices"] == [wan_device(router)]
+    assert reply["errors"] == []
+
+
+def test_rpcd_lists_the_api_methods_and_the_acl_grants_them(boot):
+    router = boot(luci=True)
+    listed = router.run("ubus", "-v", "list", "vpnpassthrough").stdout
+    assert {line.split('"')[1] for line in listed.splitlines()[1:]} == set(api.METHODS)
+    sid = session(router)
+    for method in api.METHODS:
+        access = router.ubus("session", "access", {"ubus_rpc_session": sid, "scope": "ubus",
+                                                   "object": "vpnpassthrough",
+                                                   "function": method})
+        assert access == {"access": True}, method
+    for right in ("read", "write"):
+        access = router.ubus("session", "access", {"ubus_rpc_session": sid, "scope": "uci",
+                                                   "object": "vpnpassthrough",
+                                                   "function": right})
+        assert access == {"access": True}, right
