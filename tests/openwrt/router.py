@@ -106,8 +106,11 @@ class Router:
     def sh(self, script, check=True):
         return self.run("sh", "-c", script, check=check)
 
-    def json(self, *argv):
+    def json(self, *argv, empty=None):
+        """What argv printed, as JSON; `empty` when it printed nothing."""
         done = self.run(*argv)
+        if empty is not None and not done.stdout.strip():
+            return empty
         try:
             return json.loads(done.stdout)
         except ValueError:
@@ -115,11 +118,21 @@ class Router:
                 " ".join(argv), done.stdout, done.stderr)) from None
 
     def ubus(self, obj, method, args=None):
-        return self.json("ubus", "call", obj, method, json.dumps(args or {}))
+        """A ubus call's reply: {} for one that succeeds without data (the CLI prints nothing)."""
+        return self.json("ubus", "call", obj, method, json.dumps(args or {}), empty={})
 
     def status(self):
         """`ubus call vpnpassthrough status`, through rpcd."""
         return self.ubus("vpnpassthrough", "status")
+
+    def login(self):
+        """An rpcd session as LuCI's login makes it (root, no password on a fresh OpenWrt)."""
+        return self.ubus("session", "login", {"username": "root", "password": ""})[
+            "ubus_rpc_session"]
+
+    def wan_device(self):
+        """What netifd says the wan interface's L3 device is."""
+        return self.ubus("network.interface.wan", "status")["l3_device"]
 
     def table(self):
         """The agent's table as nft lists it, or None."""

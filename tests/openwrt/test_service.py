@@ -30,17 +30,6 @@ def instances(router):
     return services.get("vpnpassthrough", {}).get("instances", {})
 
 
-def wan_device(router):
-    """What netifd says the wan interface's L3 device is."""
-    return router.ubus("network.interface.wan", "status")["l3_device"]
-
-
-def session(router):
-    """A login as LuCI makes it (root, no password on a fresh OpenWrt)."""
-    return router.ubus("session", "login", {"username": "root", "password": ""})[
-        "ubus_rpc_session"]
-
-
 def test_install_adds_the_firewall_include_and_procd_runs_the_daemon(router):
     assert include_section(router) == INCLUDE
     running = instances(router)
@@ -52,14 +41,14 @@ def test_install_adds_the_firewall_include_and_procd_runs_the_daemon(router):
 
 def test_status_answers_through_rpcd_for_a_luci_session(boot):
     router = boot(luci=True)
-    sid = session(router)
+    sid = router.login()
 
     reply = router.ubus("vpnpassthrough", "status", {"ubus_rpc_session": sid})
 
     assert reply["enabled"] is True and reply["applied"]["ok"] is True, reply
     assert {name: p["state"] for name, p in reply["protocols"].items()} == {
         name: "passing" for name in NAMES}
-    assert reply["wan_devices"] == [wan_device(router)]
+    assert reply["wan_devices"] == [router.wan_device()]
     assert reply["errors"] == []
 
 
@@ -67,7 +56,7 @@ def test_rpcd_lists_the_api_methods_and_the_acl_grants_them(boot):
     router = boot(luci=True)
     listed = router.run("ubus", "-v", "list", "vpnpassthrough").stdout
     assert {line.split('"')[1] for line in listed.splitlines()[1:]} == set(api.METHODS)
-    sid = session(router)
+    sid = router.login()
     for method in api.METHODS:
         access = router.ubus("session", "access", {"ubus_rpc_session": sid, "scope": "ubus",
                                                    "object": "vpnpassthrough",
