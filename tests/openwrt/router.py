@@ -25,6 +25,8 @@ CACHE = "/var/cache/openwrt-userspace"
 TOOL = os.environ.get("ROUTER_TOOL") or os.path.normpath(
     os.path.join(REPO, "..", "shared", "openwrt", "router"))
 COMMAND_S = 120  # the longest any one router command may take (opkg, boot)
+PROMISE_S = 2.0  # the product's bound from a commit to its apply
+PPTP_DROP = 'counter name "pptp_blocked" drop'
 
 
 def _beside_tool_or_cache(variable, name):
@@ -68,6 +70,12 @@ def eventually(probe, what, timeout):
             break
         time.sleep(0.05)
     raise AssertionError("within {} s: {}".format(timeout, what))
+
+
+def pptp_blocked(router):
+    """The agent's table in force drops PPTP, and its status says so."""
+    return (PPTP_DROP in (router.table() or "") and
+            router.status()["protocols"]["pptp"]["state"] == "blocked")
 
 
 class RouterError(AssertionError):

@@ -5,18 +5,9 @@ through rpcd's uci object (set + commit, and Save & Apply's set + apply + confir
 The product promises an apply within 2 s of a commit: that is the bound of each wait here."""
 
 import pytest
-from router import eventually
+from router import PROMISE_S, eventually, pptp_blocked
 
 pytestmark = pytest.mark.openwrt
-
-PROMISE_S = 2.0
-PPTP_DROP = 'counter name "pptp_blocked" drop'
-
-
-def pptp_blocked(router):
-    """The table in force drops PPTP and status says so."""
-    table = router.table() or ""
-    return PPTP_DROP in table and router.status()["protocols"]["pptp"]["state"] == "blocked"
 
 
 def test_a_plain_uci_commit_takes_effect_within_2_s(boot, variant):
