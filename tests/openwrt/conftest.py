@@ -62,22 +62,22 @@ def wait_for_agent(router):
 
 @pytest.fixture
 def boot(router_base, ipks):
-    """boot(variant, luci=False, install=True): a fresh router of that variant ("python3" or
-    "micropython") with the agent's package installed by opkg, and the LuCI app if asked.
-    Every router booted is taken down when the test ends, whatever happened."""
+    """boot(variant, luci=False, prepare=None): a fresh router of that variant ("python3" or
+    "micropython"); prepare(router) runs before opkg installs the agent's package (and the
+    LuCI app if asked). Every router booted is taken down when the test ends, whatever
+    happened."""
     with contextlib.ExitStack() as stack:
 
-        def start(variant="python3", luci=False, install=True):
+        def start(variant="python3", luci=False, prepare=None):
             if variant == "micropython" and not os.access(MICROPYTHON_1_23, os.X_OK):
                 pytest.skip("no MicroPython 1.23.0 at {} (set ROUTER_TOOLS to the folder with "
                             "micropython-1.23.0)".format(MICROPYTHON_1_23))
             router = stack.enter_context(Booted(router_base, *ROUTER_OPTIONS[variant]))
-            router.variant = variant
-            if install:
-                packages = [AGENT_PACKAGE[variant]] + ([LUCI_PACKAGE] if luci else [])
-                router.install(*[ipks[name] for name in packages])
-                wait_for_agent(router)
-            return router
+            if prepare:
+                prepare(router)
+            packages = [AGENT_PACKAGE[variant]] + ([LUCI_PACKAGE] if luci else [])
+            router.install(*[ipks[name] for name in packages])
+            return wait_for_agent(router)
 
         yield start
 

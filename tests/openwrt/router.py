@@ -147,6 +147,16 @@ class Router:
         done = self.run("nft", "list", "table", *TABLE.split(), check=False)
         return done.stdout if done.returncode == 0 else None
 
+    def wan_set(self):
+        """The elements of the agent's wan_devices set in the kernel, or None."""
+        done = self.run("nft", "-j", "list", "set", *TABLE.split(), "wan_devices", check=False)
+        if done.returncode != 0:
+            return None
+        for item in json.loads(done.stdout)["nftables"]:
+            if "set" in item:
+                return sorted(item["set"].get("elem", []))
+        return None
+
     def exists(self, path):
         return self.run("test", "-e", path, check=False).returncode == 0
 
