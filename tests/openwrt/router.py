@@ -14,6 +14,7 @@ rootfs and the optional tools live:
 
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -27,6 +28,7 @@ TOOL = os.environ.get("ROUTER_TOOL") or os.path.normpath(
 COMMAND_S = 120  # the longest any one router command may take (opkg, boot)
 PROMISE_S = 2.0  # the product's bound from a commit to its apply
 PPTP_DROP = 'counter name "pptp_blocked" drop'
+COUNTS = re.compile(r"packets \d+ bytes \d+")
 
 
 def _beside_tool_or_cache(variable, name):
@@ -70,6 +72,11 @@ def eventually(probe, what, timeout):
             break
         time.sleep(0.05)
     raise AssertionError("within {} s: {}".format(timeout, what))
+
+
+def rules(table):
+    """A table's listing without its counter values (a re-created table starts them at 0)."""
+    return COUNTS.sub("packets - bytes -", table)
 
 
 def pptp_blocked(router):
@@ -132,6 +139,11 @@ class Router:
     def status(self):
         """`ubus call vpnpassthrough status`, through rpcd."""
         return self.ubus("vpnpassthrough", "status")
+
+    def instances(self):
+        """The agent service's procd instances, {} when procd runs none."""
+        services = self.ubus("service", "list", {"name": "vpnpassthrough"})
+        return services.get("vpnpassthrough", {}).get("instances", {})
 
     def login(self):
         """An rpcd session as LuCI's login makes it (root, no password on a fresh OpenWrt)."""

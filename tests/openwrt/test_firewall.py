@@ -4,19 +4,10 @@ table from the ruleset file the agent last applied; `stop` deletes every table a
 brings it back only through that include. Either way the table afterwards is the one the
 config asks for (the same rules; counters restart), and fw4's own table is still there."""
 
-import re
-
 import pytest
-from router import PROMISE_S, eventually, pptp_blocked
+from router import PROMISE_S, eventually, pptp_blocked, rules
 
 pytestmark = pytest.mark.openwrt
-
-COUNTS = re.compile(r"packets \d+ bytes \d+")
-
-
-def rules(table):
-    """The table without its counter values, which a reload resets."""
-    return COUNTS.sub("packets - bytes -", table)
 
 
 @pytest.mark.parametrize("command", [

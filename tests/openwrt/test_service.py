@@ -24,15 +24,9 @@ def include_section(router):
             if key in INCLUDE}
 
 
-def instances(router):
-    """The service's procd instances, {} when procd has none."""
-    services = router.ubus("service", "list", {"name": "vpnpassthrough"})
-    return services.get("vpnpassthrough", {}).get("instances", {})
-
-
 def test_install_adds_the_firewall_include_and_procd_runs_the_daemon(router):
     assert include_section(router) == INCLUDE
-    running = instances(router)
+    running = router.instances()
     assert [(i["running"], i["command"]) for i in running.values()] == [
         (True, ["/usr/sbin/vpnpassthrough", "daemon"])], running
     # The include points at the ruleset the agent applied, so fw4 can load it.
