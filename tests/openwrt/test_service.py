@@ -2,6 +2,7 @@
 daemon, and rpcd serves the ubus object with the package's ACL."""
 
 import json
+import os
 
 import pytest
 from vpnpassthrough import api
@@ -24,17 +25,22 @@ def include_section(router):
             if key in INCLUDE}
 
 
-def test_install_adds_the_firewall_include_and_procd_runs_the_daemon(router):
+def test_install_adds_the_firewall_include_and_procd_runs_the_daemon(boot, variant):
+    router = boot(variant)
     assert include_section(router) == INCLUDE
     running = router.instances()
     assert [(i["running"], i["command"]) for i in running.values()] == [
         (True, ["/usr/sbin/vpnpassthrough", "daemon"])], running
+    # On the interpreter the router has: python3, or MicroPython where there is no python3.
+    pid = str(next(iter(running.values()))["pid"])
+    interpreter = os.path.basename(router.run("readlink", "/proc/{}/exe".format(pid)).stdout)
+    assert interpreter.startswith(variant), interpreter
     # The include points at the ruleset the agent applied, so fw4 can load it.
     assert "table " + TABLE in router.read(INCLUDE["path"])
 
 
-def test_status_answers_through_rpcd_for_a_luci_session(boot):
-    router = boot(luci=True)
+def test_status_answers_through_rpcd_for_a_luci_session(boot, variant):
+    router = boot(variant, luci=True)
     sid = router.login()
 
     reply = router.ubus("vpnpassthrough", "status", {"ubus_rpc_session": sid})
@@ -46,8 +52,8 @@ def test_status_answers_through_rpcd_for_a_luci_session(boot):
     assert reply["errors"] == []
 
 
-def test_rpcd_lists_the_api_methods_and_the_acl_grants_them(boot):
-    router = boot(luci=True)
+def test_rpcd_lists_the_api_methods_and_the_acl_grants_them(boot, variant):
+    router = boot(variant, luci=True)
     listed = router.run("ubus", "-v", "list", "vpnpassthrough").stdout
     assert {line.split('"')[1] for line in listed.splitlines()[1:]} == set(api.METHODS)
     sid = router.login()
