@@ -6,20 +6,19 @@ tier skips with one line saying where it looked (see router.py for the variables
 """
 
 import contextlib
-import glob
 import os
-import subprocess
 
 import pytest
-from netns import REPO
-from router import MICROPYTHON_1_23, Booted, eventually, unavailable
-
-AGENT_PACKAGE = {"python3": "vpnpassthrough", "micropython": "vpnpassthrough-micro"}
-LUCI_PACKAGE = "luci-app-vpnpassthrough"
-# What `router up` needs for each: MicroPython 1.23.0 (OpenWrt 24.10's) alone, no python3.
-ROUTER_OPTIONS = {"python3": (),
-                  "micropython": ("--micropython", MICROPYTHON_1_23, "--without-python3")}
-START_S = 15  # bound for the service to have applied once after opkg install
+from router import (
+    AGENT_PACKAGE,
+    LUCI_PACKAGE,
+    MICROPYTHON_1_23,
+    ROUTER_OPTIONS,
+    Booted,
+    build_ipks,
+    unavailable,
+    wait_for_agent,
+)
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -40,24 +39,10 @@ def router_base(tmp_path_factory):
     return str(tmp_path_factory.mktemp("routers"))
 
 
-def build_ipks(out, repo=REPO):
-    """`make ipk` of a tree: {package name: .ipk path}."""
-    subprocess.run(["python3", os.path.join(repo, "package", "ipk.py"), "--out", out],
-                   check=True, capture_output=True, text=True)
-    return {os.path.basename(path).split("_")[0]: path
-            for path in glob.glob(os.path.join(out, "*.ipk"))}
-
-
 @pytest.fixture(scope="session")
 def ipks(router_base, tmp_path_factory):
     """The packages, built once as `make ipk` builds them."""
     return build_ipks(str(tmp_path_factory.mktemp("ipk")))
-
-
-def wait_for_agent(router):
-    """The service started by opkg's postinst has applied: its table is in the kernel."""
-    eventually(router.table, "the installed service loads its table", START_S)
-    return router
 
 
 @pytest.fixture

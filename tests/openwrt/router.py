@@ -12,6 +12,7 @@ rootfs and the optional tools live:
                    the tool, else /var/cache/openwrt-userspace/tools)
 """
 
+import glob
 import json
 import os
 import re
@@ -26,6 +27,7 @@ CACHE = "/var/cache/openwrt-userspace"
 TOOL = os.environ.get("ROUTER_TOOL") or os.path.normpath(
     os.path.join(REPO, "..", "shared", "openwrt", "router"))
 COMMAND_S = 120  # the longest any one router command may take (opkg, boot)
+START_S = 15  # bound for the service to have applied once after opkg install
 PROMISE_S = 2.0  # the product's bound from a commit to its apply
 PPTP_DROP = 'counter name "pptp_blocked" drop'
 COUNTS = re.compile(r"packets \d+ bytes \d+")
@@ -42,6 +44,13 @@ def _beside_tool_or_cache(variable, name):
 ROOTFS = _beside_tool_or_cache("ROUTER_ROOTFS", "rootfs.tar.xz")
 TOOLS = _beside_tool_or_cache("ROUTER_TOOLS", "tools")
 MICROPYTHON_1_23 = os.path.join(TOOLS, "micropython-1.23.0")
+
+
+AGENT_PACKAGE = {"python3": "vpnpassthrough", "micropython": "vpnpassthrough-micro"}
+LUCI_PACKAGE = "luci-app-vpnpassthrough"
+# What `router up` needs for each: MicroPython 1.23.0 (OpenWrt 24.10's) alone, no python3.
+ROUTER_OPTIONS = {"python3": (),
+                  "micropython": ("--micropython", MICROPYTHON_1_23, "--without-python3")}
 
 
 def unavailable():
@@ -72,6 +81,20 @@ def eventually(probe, what, timeout):
             break
         time.sleep(0.05)
     raise AssertionError("within {} s: {}".format(timeout, what))
+
+
+def build_ipks(out, repo=REPO):
+    """`make ipk` of a tree: {package name: .ipk path}."""
+    subprocess.run(["python3", os.path.join(repo, "package", "ipk.py"), "--out", out],
+                   check=True, capture_output=True, text=True)
+    return {os.path.basename(path).split("_")[0]: path
+            for path in glob.glob(os.path.join(out, "*.ipk"))}
+
+
+def wait_for_agent(router):
+    """The service started by opkg's postinst has applied: its table is in the kernel."""
+    eventually(router.table, "the installed service loads its table", START_S)
+    return router
 
 
 def rules(table):

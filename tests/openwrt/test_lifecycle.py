@@ -9,9 +9,8 @@ import re
 import shutil
 
 import pytest
-from conftest import AGENT_PACKAGE, LUCI_PACKAGE, build_ipks
 from netns import REPO
-from router import eventually, rules
+from router import AGENT_PACKAGE, LUCI_PACKAGE, PROMISE_S, build_ipks, eventually, rules
 from vpnpassthrough import api
 
 pytestmark = pytest.mark.openwrt
@@ -27,7 +26,7 @@ def l2tp_blocked(router):
 def edit_config(router):
     """What a user does: switch L2TP off in the config the package installed."""
     router.sh("uci set vpnpassthrough.main.l2tp=0; uci commit vpnpassthrough")
-    eventually(lambda: l2tp_blocked(router), "l2tp=0 is in force", 2.0)
+    eventually(lambda: l2tp_blocked(router), "l2tp=0 is in force", PROMISE_S)
 
 
 def leftovers(router):
