@@ -141,6 +141,11 @@ class Router:
         """argv inside the router (OpenWrt's PATH, clean environment)."""
         return self.tool("exec", self.name, *argv, check=check, input=input)
 
+    def popen(self, *argv, **kwargs):
+        """argv inside the router, running on; ending this process does not end argv there
+        (give it a bound of its own), `down` does."""
+        return subprocess.Popen([TOOL, "exec", self.name] + list(argv), env=self.env, **kwargs)
+
     def sh(self, script, check=True):
         return self.run("sh", "-c", script, check=check)
 
