@@ -27,6 +27,12 @@ CACHE = "/var/cache/openwrt-userspace"
 TOOL = os.environ.get("ROUTER_TOOL") or os.path.normpath(
     os.path.join(REPO, "..", "shared", "openwrt", "router"))
 COMMAND_S = 120  # the longest any one router command may take (opkg, boot)
+# The router shares the machine's kernel: its module tools would load and unload modules of
+# the machine. Each router gets stand-ins that refuse, and note each call here.
+MODULE_TOOLS = ("modprobe", "insmod", "rmmod")
+MODULE_CALLS = "/tmp/module-tool-calls"
+REFUSE = '#!/bin/sh\necho "$0 $*" >> {}\necho "$0: not in a test router" >&2\nexit 1\n'.format(
+    MODULE_CALLS)
 START_S = 15  # bound for the service to have applied once after opkg install
 PROMISE_S = 2.0  # the product's bound from a commit to its apply
 PPTP_DROP = 'counter name "pptp_blocked" drop'
@@ -131,6 +137,10 @@ class Router:
 
     def up(self, *options):
         self.tool("up", self.name, "--rootfs", ROOTFS, *options)
+        for name in MODULE_TOOLS:
+            for folder in ("/usr/sbin", "/sbin"):
+                self.run("sh", "-c", 'rm -f "$1" && cat > "$1" && chmod 755 "$1"', "sh",
+                         "{}/{}".format(folder, name), input=REFUSE)
 
     def down(self):
         self.tool("down", self.name, check=False)
