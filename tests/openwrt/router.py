@@ -21,6 +21,8 @@ import time
 import uuid
 
 from netns import REPO
+from vpnpassthrough import api, uci
+from vpnpassthrough.config import CONFIG
 from vpnpassthrough.ruleset import TABLE
 
 CACHE = "/var/cache/openwrt-userspace"
@@ -37,6 +39,7 @@ START_S = 15  # bound for the service to have applied once after opkg install
 PROMISE_S = 2.0  # the product's bound from a commit to its apply
 PPTP_DROP = 'counter name "pptp_blocked" drop'
 COUNTS = re.compile(r"packets \d+ bytes \d+")
+CONFIG_FILE = uci.path_of(api.DEFAULT_CONFIG_DIR, CONFIG)  # /etc/config/vpnpassthrough
 
 
 def _beside_tool_or_cache(variable, name):
@@ -50,7 +53,6 @@ def _beside_tool_or_cache(variable, name):
 ROOTFS = _beside_tool_or_cache("ROUTER_ROOTFS", "rootfs.tar.xz")
 TOOLS = _beside_tool_or_cache("ROUTER_TOOLS", "tools")
 MICROPYTHON_1_23 = os.path.join(TOOLS, "micropython-1.23.0")
-
 
 AGENT_PACKAGE = {"python3": "vpnpassthrough", "micropython": "vpnpassthrough-micro"}
 LUCI_PACKAGE = "luci-app-vpnpassthrough"
@@ -121,8 +123,8 @@ class RouterError(AssertionError):
 class Router:
     """One router by name; `up` boots it, `down` removes everything it made (idempotent)."""
 
-    def __init__(self, base, name=None):
-        self.name = name or unique_name()
+    def __init__(self, base):
+        self.name = unique_name()
         self.env = dict(os.environ, ROUTER_BASE=base)
 
     def tool(self, *argv, check=True, **kwargs):
@@ -213,9 +215,6 @@ class Router:
     def read(self, path):
         return self.run("cat", path).stdout
 
-    def logread(self):
-        return self.run("logread", check=False).stdout
-
     # -- between the host and the router -------------------------------------------------------
 
     def copy_in(self, src, dst):
@@ -226,13 +225,11 @@ class Router:
         self.tool("plug", self.name, side, netns, *options)
 
     def install(self, *ipks):
-        """opkg install of .ipk files from the host; returns opkg's output."""
+        """opkg install of .ipk files from the host."""
         folder = "/tmp/ipk-{}".format(uuid.uuid4().hex[:6])
         for ipk in ipks:
             self.copy_in(ipk, folder + "/")
-        paths = [folder + "/" + os.path.basename(ipk) for ipk in ipks]
-        done = self.run("opkg", "install", *paths)
-        return done.stdout + done.stderr
+        self.run("opkg", "install", *[folder + "/" + os.path.basename(ipk) for ipk in ipks])
 
 
 class Booted:

@@ -5,7 +5,7 @@ through rpcd's uci object (set + commit, and Save & Apply's set + apply + confir
 The product promises an apply within 2 s of a commit: that is the bound of each wait here."""
 
 import pytest
-from router import PROMISE_S, eventually, pptp_blocked
+from router import CONFIG_FILE, PROMISE_S, eventually, pptp_blocked
 
 pytestmark = pytest.mark.openwrt
 
@@ -26,7 +26,7 @@ def test_an_uncommitted_uci_set_is_not_applied_even_by_a_reload(boot, variant):
     router.run("/etc/init.d/vpnpassthrough", "reload")
 
     assert not pptp_blocked(router), router.status()["protocols"]["pptp"]
-    assert "option pptp '1'" in router.read("/etc/config/vpnpassthrough")
+    assert "option pptp '1'" in router.read(CONFIG_FILE)
 
 
 def luci_set_pptp_off(router, sid):
@@ -44,7 +44,7 @@ def test_luci_set_and_commit_through_rpcd_take_effect_within_2_s(boot, variant):
     router.ubus("uci", "commit", {"ubus_rpc_session": sid, "config": "vpnpassthrough"})
 
     eventually(lambda: pptp_blocked(router), "the committed pptp=0 is in force", PROMISE_S)
-    assert "option pptp '0'" in router.read("/etc/config/vpnpassthrough")
+    assert "option pptp '0'" in router.read(CONFIG_FILE)
 
 
 def test_luci_save_and_apply_through_rpcd_takes_effect_within_2_s(boot, variant):

@@ -10,12 +10,19 @@ import shutil
 
 import pytest
 from netns import REPO
-from router import AGENT_PACKAGE, LUCI_PACKAGE, PROMISE_S, build_ipks, eventually, rules
+from router import (
+    AGENT_PACKAGE,
+    CONFIG_FILE,
+    LUCI_PACKAGE,
+    PROMISE_S,
+    build_ipks,
+    eventually,
+    rules,
+)
 from vpnpassthrough import api
 
 pytestmark = pytest.mark.openwrt
 
-CONFIG = api.DEFAULT_CONFIG_DIR + "/vpnpassthrough"
 STOP_S = 10  # procd stops an instance within its term_timeout (5 s), then kills it
 
 
@@ -55,8 +62,8 @@ def test_remove_leaves_nothing_but_the_edited_config(boot):
 
     eventually(lambda: not router.instances(), "procd has stopped the daemon", STOP_S)
     found = leftovers(router)
-    if "option l2tp '0'" not in (router.read(CONFIG) if router.exists(CONFIG) else ""):
-        found.append("the user's edited {} was not kept".format(CONFIG))
+    if "option l2tp '0'" not in (router.read(CONFIG_FILE) if router.exists(CONFIG_FILE) else ""):
+        found.append("the user's edited {} was not kept".format(CONFIG_FILE))
     router.run("/etc/init.d/firewall", "restart")
     if router.table() is not None:
         found.append("after a firewall restart, table inet vpnpassthrough is loaded")
@@ -100,7 +107,7 @@ def test_upgrade_to_a_new_release_keeps_the_config_and_the_table(boot, tmp_path)
 
     new = installed_version(router, AGENT_PACKAGE["python3"])
     assert (old.rpartition("-")[2], new.rpartition("-")[2]) == ("1", "2"), (old, new)
-    assert "option l2tp '0'" in router.read(CONFIG)
+    assert "option l2tp '0'" in router.read(CONFIG_FILE)
     eventually(router.instances, "procd runs the upgraded daemon", STOP_S)
     assert router.table() is not None and rules(router.table()) == before
     assert l2tp_blocked(router)

@@ -15,7 +15,8 @@ import sys
 
 import pytest
 from netns import Namespace, unique_prefix
-from router import AGENT_PACKAGE, PROMISE_S, Booted, eventually, pptp_blocked, wait_for_agent
+from router import AGENT_PACKAGE, PROMISE_S, Booted, eventually, wait_for_agent
+from vpnpassthrough.protocols import NAMES
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "e2e"))
@@ -53,11 +54,12 @@ class Wired:
     def configure(self, **switches):
         """Commit the switches (others at their defaults) and wait for them to be in force."""
         script = "".join("uci set vpnpassthrough.main.{}={}; ".format(name, switches.get(name, 1))
-                         for name in ("ipsec", "pptp", "l2tp"))
+                         for name in NAMES)
         self.router.sh(script + "uci commit vpnpassthrough")
-        want = bool(switches.get("pptp", 1) == 0)
-        eventually(lambda: pptp_blocked(self.router) == want, "{} in force".format(switches),
-                   PROMISE_S)
+        want = {name: "blocked" if switches.get(name, 1) == 0 else "passing" for name in NAMES}
+        eventually(lambda: {name: p["state"] for name, p in
+                            self.router.status()["protocols"].items()} == want,
+                   "{} in force".format(switches), PROMISE_S)
         self.router.run("conntrack", "-F", check=False)
         self.peers.server_log()
 
