@@ -8,7 +8,7 @@ outcomes must be the same.
     tests/ubus/fakes/ubus.py   vs python-ubus with ubusd: one scenario of calls, and the
                                network.interface events the stand-in tests feed the daemon
 
-(The e2e topology's stand-in firewall is compared with firewall4 in test_traffic.py.)
+(The e2e topology's stand-in firewall is compared with firewall4 in test_openwrt_traffic.py.)
 """
 
 import json
