@@ -13,6 +13,9 @@ from netns import Namespace, agent_argv, agent_env, unique_prefix  # noqa: E402
 def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: real VPN traffic through a NAT router in network "
                             "namespaces, running the agent (tests/e2e; select with -m e2e)")
+    config.addinivalue_line("markers", "openwrt: the built packages installed with opkg on a real "
+                            "OpenWrt userspace booted by ../shared/openwrt/router (tests/openwrt; "
+                            "select with -m openwrt)")
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ runs for the whole timeout (uloop has no early return), `send(event, data)` with
 `call(object, method, arguments)` that answers "Invalid argument" unless the arguments are
 exactly the declared ones with the declared types (libubus' policy check in the binding).
 
-ubusd's part is played through the directory FAKE_UBUS_DIR (no such variable: no ubusd):
+ubusd's part is played through the directory FAKE_UBUS_DIR (no such variable: no ubusd; a
+socket path other than the default that does not exist: no ubusd there either):
   events/*.json   {"event": ..., "data": ...} files the test drops; loop() delivers them
   sent.jsonl      one {"event", "data"} line per send()
   objects.json    the objects this process added, with their signatures
@@ -45,7 +46,8 @@ def connect(socket_path=DEFAULT_SOCKET):
     if _state["dir"] is not None:
         raise RuntimeError("You are already connected to ubus.")
     folder = os.environ.get("FAKE_UBUS_DIR")
-    if not folder or not os.path.isdir(folder):
+    at_its_socket = socket_path == DEFAULT_SOCKET or os.path.exists(socket_path)
+    if not folder or not os.path.isdir(folder) or not at_its_socket:
         raise IOError("Failed to connect to the ubus socket '{}'\n".format(socket_path))
     _state.update(dir=folder, socket=socket_path, listeners=[], objects={})
     return True
