@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 import uuid
 
@@ -93,7 +94,7 @@ def eventually(probe, what, timeout):
 
 def build_ipks(out, repo=REPO):
     """`make ipk` of a tree: {package name: .ipk path}."""
-    subprocess.run(["python3", os.path.join(repo, "package", "ipk.py"), "--out", out],
+    subprocess.run([sys.executable, os.path.join(repo, "package", "ipk.py"), "--out", out],
                    check=True, capture_output=True, text=True)
     return {os.path.basename(path).split("_")[0]: path
             for path in glob.glob(os.path.join(out, "*.ipk"))}

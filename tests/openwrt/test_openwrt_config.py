@@ -58,3 +58,17 @@ def test_luci_save_and_apply_through_rpcd_takes_effect_within_2_s(boot, variant)
 
     eventually(lambda: pptp_blocked(router), "the applied pptp=0 is in force", PROMISE_S)
     assert router.ubus("uci", "changes", {"ubus_rpc_session": sid}) == {"changes": {}}
+
+
+def test_set_over_ubus_commits_its_own_change_and_nothing_a_shell_user_staged(boot, variant):
+    router = boot(variant)
+    router.run("uci", "set", "vpnpassthrough.main.l2tp=0")  # staged in /tmp/.uci only
+
+    reply = router.ubus("vpnpassthrough", "set", {"pptp": False})
+
+    assert reply["ok"] is True, reply
+    committed = router.read(CONFIG_FILE)
+    assert "option pptp '0'" in committed and "option l2tp '1'" in committed
+    assert pptp_blocked(router)
+    assert router.run("uci", "changes", "vpnpassthrough").stdout.strip() == \
+        "vpnpassthrough.main.l2tp='0'"  # still the shell user's to commit or revert

@@ -18,8 +18,6 @@ import sys
 
 import pytest
 from netns import AGENT, REPO
-from router import eventually
-from vpnpassthrough.daemon import INTERFACE_ACTIONS
 
 pytestmark = pytest.mark.openwrt
 
@@ -147,20 +145,14 @@ def test_fake_procd_records_what_real_procd_registers_for_the_init_script(router
 
 # -- python-ubus ----------------------------------------------------------------------------
 
-def test_fake_ubus_gives_the_outcomes_of_python_ubus_for_one_scenario(router, tmp_path):
+def test_fake_ubus_gives_the_outcomes_of_python_ubus_for_what_the_agent_does(router,
+                                                                            tmp_path):
     router.copy_in(SCENARIO, "/tmp/")
-    server = router.popen("python3", "/tmp/ubus_scenario.py", "serve", str(SERVE_S),
-                          stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready"
-        real = json.loads(router.run("python3", "/tmp/ubus_scenario.py", "steps").stdout)
-    finally:
-        server.stdout.close()
-        server.wait(timeout=SERVE_S)
+    real = json.loads(router.run("python3", "/tmp/ubus_scenario.py", "announce").stdout)
     bus = tmp_path / "bus"
     bus.mkdir()
     fake = json.loads(subprocess.run(
-        [sys.executable, SCENARIO, "local"], check=True, capture_output=True, text=True,
+        [sys.executable, SCENARIO, "announce"], check=True, capture_output=True, text=True,
         env=dict(os.environ, PYTHONPATH=FAKES, FAKE_UBUS_DIR=str(bus))).stdout)
 
     differ = ["{}: fake {}, real {}".format(f[0], f[1:], r[1:])
@@ -168,28 +160,17 @@ def test_fake_ubus_gives_the_outcomes_of_python_ubus_for_one_scenario(router, tm
     assert differ == [], "\n".join(differ)
 
 
-def test_netifd_sends_the_interface_events_the_stand_in_tests_feed_the_daemon(router):
-    # tests/ubus/test_daemon.py feeds {"action": "ifup", "interface": "wan"} (and ifupdate).
+def test_python_ubus_refuses_any_argument_it_did_not_declare(router):
+    """Why the API is an rpcd plugin: LuCI adds ubus_rpc_session to every call."""
     router.copy_in(SCENARIO, "/tmp/")
-    until = {"action": "ifup", "interface": "wan"}
-    listener = router.popen("python3", "/tmp/ubus_scenario.py", "listen", str(SERVE_S),
-                            "network.interface", json.dumps(until), stdout=subprocess.PIPE,
-                            text=True)
+    server = router.popen("python3", "/tmp/ubus_scenario.py", "serve", str(SERVE_S),
+                          stdout=subprocess.PIPE, text=True)
     try:
-        assert listener.stdout.readline().strip() == "ready"
-        router.run("ifdown", "wan")
-        eventually(lambda: not router.ubus("network.interface.wan", "status")["up"],
-                   "wan is down", 5)
-        router.run("ifup", "wan")
-        seen, _ = listener.communicate(timeout=SERVE_S)
+        assert server.stdout.readline().strip() == "ready"
+        outcomes = {step: rest for step, *rest in json.loads(
+            router.run("python3", "/tmp/ubus_scenario.py", "calls").stdout)}
     finally:
-        if listener.poll() is None:
-            listener.kill()
-            listener.wait(timeout=5)
-    events = [json.loads(line) for line in seen.splitlines()]
-    for action in INTERFACE_ACTIONS:
-        fed = {"action": action, "interface": "wan"}
-        assert any(name == "network.interface" and fed.items() <= data.items()
-                   for name, data in events), (fed, events)
-
-
+        server.stdout.close()
+        server.wait(timeout=SERVE_S)
+    assert outcomes['call none {}'] == ["ok", [{"got": {}}]]
+    assert outcomes['call none {"ubus_rpc_session": "0123"}'][1].endswith("Invalid argument")
