@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,6 +17,8 @@ AGENT = os.path.join(REPO, "agent")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 MICROPYTHON = os.path.join(VENV_BIN, "micropython")
 LAUNCHER = os.path.join(REPO, "files", "usr", "sbin", "vpnpassthrough")
+FAKES = os.path.join(REPO, "tests", "ubus", "fakes")  # stand-ins, each saying why it is one
+SESSION = "0123456789abcdef0123456789abcdef"  # what LuCI adds to every ubus call
 # Parts built on this machine from other projects' sources (never committed):
 # ../shared/openwrt/README.md says what they are and how they are kept.
 TOOLS = os.getenv("ROUTER_TOOLS") or "/var/cache/openwrt-userspace/tools"
@@ -29,6 +32,20 @@ def standalone_micropython(version):
     if not os.access(path, os.X_OK):
         pytest.skip("no MicroPython {} at {} (set ROUTER_TOOLS)".format(version, path))
     return path
+
+
+def eventually(probe, what, timeout=5.0):
+    """Poll probe() (bounded in time and count) until it returns something true; fail saying
+    what did not happen. The timeout is a promise's bound, never a speed check."""
+    deadline = time.monotonic() + timeout
+    for _ in range(100000):
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    raise AssertionError("within {} s: {}".format(timeout, what))
 
 
 def unique_prefix():

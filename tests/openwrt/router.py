@@ -18,10 +18,9 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 
-from netns import REPO
+from netns import REPO, eventually  # noqa: F401 (the tier takes it from here)
 from vpnpassthrough import api, uci
 from vpnpassthrough.config import CONFIG
 from vpnpassthrough.ruleset import TABLE
@@ -76,20 +75,6 @@ def unavailable():
 
 def unique_name():
     return "vpt{}{}".format(os.getpid() % 10000, uuid.uuid4().hex[:6])
-
-
-def eventually(probe, what, timeout):
-    """Poll probe() (bounded in time and count) until it returns something true; fail saying
-    what did not happen. The timeout is a promise's bound, never a speed check."""
-    deadline = time.monotonic() + timeout
-    for _ in range(10000):
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    raise AssertionError("within {} s: {}".format(timeout, what))
 
 
 def build_ipks(out, repo=REPO):

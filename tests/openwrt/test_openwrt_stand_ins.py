@@ -17,12 +17,11 @@ import subprocess
 import sys
 
 import pytest
-from netns import AGENT, REPO
+from netns import AGENT, FAKES, REPO
 
 pytestmark = pytest.mark.openwrt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKES = os.path.join(REPO, "tests", "ubus", "fakes")
 INIT = os.path.join(REPO, "files", "etc", "init.d", "vpnpassthrough")
 UCI_DEFAULTS = os.path.join(REPO, "files", "etc", "uci-defaults", "90-vpnpassthrough")
 SCENARIO = os.path.join(HERE, "ubus_scenario.py")

@@ -8,12 +8,11 @@ each as .mpy, run where no python3 can be found."""
 import json
 import os
 import subprocess
-import time
 
 import pytest
 from apk_files import apk_name
 from ipk_files import ipk_name
-from netns import MICROPYTHON, write_config
+from netns import MICROPYTHON, eventually, write_config
 
 METHODS = {"status", "tunnels", "check", "reload", "set"}
 PROTOCOLS = {"ipsec", "pptp", "l2tp"}
@@ -114,20 +113,11 @@ def test_service_command_follows_a_commit(installed, netns, tmp_path):
     daemon = netns.popen([str(root / "usr" / "sbin" / "vpnpassthrough"), "daemon"], env=env,
                          cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert eventually(lambda: 'ct helper set "pptp"' in (netns.nft_table() or ""))
+        eventually(lambda: 'ct helper set "pptp"' in (netns.nft_table() or ""),
+                   "the daemon applies at start", 10)
         write_config(env["VPNPASSTHROUGH_CONFIG_DIR"], pptp="0")
-        assert eventually(lambda: "pptp_blocked" in (netns.nft_table() or ""))
+        eventually(lambda: "pptp_blocked" in (netns.nft_table() or ""),
+                   "the daemon applies the commit", 10)
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
-
-
-def eventually(probe, timeout=10.0):
-    """True as soon as probe() is; False after timeout (the bound, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-

@@ -2,26 +2,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 from netns import AGENT, REPO, agent_argv, agent_env
 
 FILES = os.path.join(REPO, "files")
-FAKES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakes")
-SESSION = "0123456789abcdef0123456789abcdef"  # what LuCI adds to every call
-
-
-def eventually(probe, what, timeout=5.0):
-    """Poll probe() until it returns something true (bounded); fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("within {} s: {}".format(timeout, what))
-        time.sleep(0.05)
 
 
 def service_env(agent, tmp_path, **extra):

@@ -21,8 +21,7 @@ import signal
 import socket
 
 import pytest
-from conftest import FAKES, eventually
-from netns import AGENT, MICROPYTHON, standalone_micropython, write_config
+from netns import AGENT, FAKES, MICROPYTHON, eventually, standalone_micropython, write_config
 
 BLOCKED = 'counter name "pptp_blocked" drop'
 HELPER = 'ct helper set "pptp"'
@@ -154,7 +153,7 @@ def test_an_invalid_commit_keeps_the_table_and_shows_the_error(netns, agent, dae
 
     write_config(agent.config_dir, wan_device=["eth9"], pptp="0")
     eventually(table_with(netns, BLOCKED), "the corrected commit is in force")
-    assert status(agent, netns)["errors"] == []
+    eventually(lambda: status(agent, netns)["errors"] == [], "its outcome is recorded")
     eventually(lambda: [line for line in syslog() if "applied: ruleset replaced" in line],
                "the apply that changed something is logged")
 

@@ -14,8 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SESSION
-from netns import AGENT, MICROPYTHON, standalone_micropython, write_config
+from netns import AGENT, MICROPYTHON, SESSION, standalone_micropython, write_config
 from vpnpassthrough import api
 
 METHOD_ARGS = {"status": {}, "tunnels": {}, "check": {}, "reload": {}, "set": {"pptp": False}}

@@ -13,8 +13,7 @@ import socket
 import subprocess
 
 import pytest
-from conftest import FAKES
-from netns import AGENT, MICROPYTHON, REPO, agent_argv, write_config
+from netns import AGENT, FAKES, MICROPYTHON, REPO, agent_argv, write_config
 from vpnpassthrough import api, syslog, uci
 
 INIT = os.path.join(REPO, "files/etc/init.d/vpnpassthrough")

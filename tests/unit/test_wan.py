@@ -8,10 +8,9 @@ prints what the real one prints for a zone; tests/openwrt runs the real one.
 import os
 
 import pytest
+from netns import FAKES
 from vpnpassthrough import wan
 
-FAKES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ubus",
-                     "fakes")
 CONFIG = {"wan_devices": [], "wan_zone": "wan"}
 ZONES = {"wan": "pppoe-wan\neth0.2\ntun*\n", "empty": "", "weird": 'a b\nx"}\n'}
 
