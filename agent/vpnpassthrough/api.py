@@ -78,25 +78,15 @@ def _set(ctx, args):
         values[name] = "1" if args[name] else "0"
     where = store.paths(ctx["state_dir"])
     try:
-        files.makedirs(where["uci"], 0o700)
+        files.makedirs(ctx["state_dir"])
         with locks.apply_lock(where["lock"]):
-            _empty(where["uci"])
             uci.set_options(ctx["config_dir"], config.CONFIG, config.SECTION,
-                            config.SECTION_TYPE, values, where["uci"])
-            _empty(where["uci"])
+                            config.SECTION_TYPE, values)
     except uci.UciParseError as e:
         return {"error": "{}; fix the file first, nothing was written".format(e)}
     except OSError as e:
         return {"error": "set failed, nothing applied: {}".format(e)}
     return _reload(ctx, {})
-
-
-def _empty(folder):
-    """libuci's savedir for `set` holds nothing but the delta of this one change."""
-    from . import files
-
-    for name in os.listdir(folder):
-        files.remove(folder + "/" + name)
 
 
 METHODS = {

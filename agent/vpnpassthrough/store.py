@@ -18,7 +18,7 @@ def paths(state_dir):
     base = state_dir.rstrip("/") or "/"
     return {"state": base + "/state.json", "ruleset": base + "/ruleset.nft",
             "pending": base + "/pending.nft", "include_new": base + "/include.new",
-            "lock": base + "/lock", "uci": base + "/uci"}
+            "lock": base + "/lock"}
 
 
 def empty():

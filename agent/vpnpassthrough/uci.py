@@ -182,6 +182,7 @@ def dump(sections):
                     out.append("\tlist {} {}\n".format(name, quote(item)))
             else:
                 out.append("\toption {} {}\n".format(name, quote(value)))
+    out.append("\n")  # libuci ends the file with a blank line
     return "".join(out)
 
 
@@ -225,20 +226,13 @@ def read(config_dir, config):
     return read_file(config_dir, config)
 
 
-def set_options(config_dir, config, section_name, section_type, values, scratch):
-    """Set options of one named section and commit only that change, creating the section if
-    needed: through libuci where its binding is installed (scratch: an empty folder for its
-    deltas, so nothing staged by others is committed), else as `uci commit` writes the file,
-    under the same lock on it that libuci takes, keeping its mode."""
-    try:
-        from . import uci_binding
-    except ImportError:
-        _set_in_file(path_of(config_dir, config), section_name, section_type, values)
-        return
-    uci_binding.set_options(config_dir, config, section_name, section_type, values, scratch)
-
-
-def _set_in_file(path, section_name, section_type, values):
+def set_options(config_dir, config, section_name, section_type, values):
+    """Set options of one named section and commit only that change (creating the section if
+    needed), rewriting the file as `uci commit` does, under the same lock on it that libuci
+    takes, keeping its mode. Not through python3-uci: its commit also takes whatever a shell
+    user staged in /tmp/.uci, even with a savedir of its own (libuci keeps /tmp/.uci among
+    the places it reads changes from)."""
+    path = path_of(config_dir, config)
     with locks.ConfigLock(path):
         data = files.read_bytes(path, MAX_FILE)
         sections = [] if data is None else parse(data, path)

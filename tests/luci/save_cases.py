@@ -21,6 +21,7 @@ config vpnpassthrough 'main'
 \toption wan_zone 'wan'
 \toption ipv6 '1'
 \toption cut_on_disable '1'
+
 """
 
 
@@ -44,11 +45,11 @@ CASES = [
         # Issue 14.1: WAN devices given, no zone, no firewall config at all.
         "name": "wan_devices_and_no_firewall",
         "before": "\nconfig vpnpassthrough 'main'\n\toption ipsec '1'\n"
-                  "\tlist wan_device 'eth1'\n\tlist wan_device 'pppoe-wan'\n",
+                  "\tlist wan_device 'eth1'\n\tlist wan_device 'pppoe-wan'\n\n",
         "firewall": FIREWALL_ABSENT,
         "changes": [("ipsec", "0")],
         "after": "\nconfig vpnpassthrough 'main'\n\toption ipsec '0'\n"
-                 "\tlist wan_device 'eth1'\n\tlist wan_device 'pppoe-wan'\n",
+                 "\tlist wan_device 'eth1'\n\tlist wan_device 'pppoe-wan'\n\n",
     },
     {
         # Issue 14.2: the firewall's WAN zone is wan1, the file names wan: untouched, kept.
@@ -72,32 +73,32 @@ CASES = [
         "name": "spellings_are_read_and_kept",
         "before": "\nconfig vpnpassthrough 'main'\n\toption enabled 'on'\n\toption ipsec 'yes'\n"
                   "\toption pptp 'True'\n\toption l2tp 'enabled'\n\toption ipv6 'ON'\n"
-                  "\toption cut_on_disable 'off'\n",
+                  "\toption cut_on_disable 'off'\n\n",
         "firewall": ["lan", "wan"],
         "changes": [("l2tp", "0")],
         "after": "\nconfig vpnpassthrough 'main'\n\toption enabled 'on'\n\toption ipsec 'yes'\n"
                  "\toption pptp 'True'\n\toption l2tp '0'\n\toption ipv6 'ON'\n"
-                 "\toption cut_on_disable 'off'\n",
+                 "\toption cut_on_disable 'off'\n\n",
     },
     {
         # Issue 14.3: a value the service refuses is left for the user to fix, not replaced,
         # and an empty one does not stop the Save.
         "name": "bad_values_are_left_alone",
         "before": "\nconfig vpnpassthrough 'main'\n\toption enabled 'maybe'\n\toption ipsec ''\n"
-                  "\toption pptp 'perhaps'\n\toption l2tp '1'\n",
+                  "\toption pptp 'perhaps'\n\toption l2tp '1'\n\n",
         "firewall": ["lan", "wan"],
         "changes": [("l2tp", "0")],
         "after": "\nconfig vpnpassthrough 'main'\n\toption enabled 'maybe'\n\toption ipsec ''\n"
-                 "\toption pptp 'perhaps'\n\toption l2tp '0'\n",
+                 "\toption pptp 'perhaps'\n\toption l2tp '0'\n\n",
     },
     {
         # Issue 14.3: off is '0', never a deletion; a missing option is added at the end.
         "name": "off_is_written_as_0",
-        "before": "\nconfig vpnpassthrough 'main'\n\toption enabled 'yes'\n",
+        "before": "\nconfig vpnpassthrough 'main'\n\toption enabled 'yes'\n\n",
         "firewall": ["lan", "wan"],
         "changes": [("pptp", "0"), ("cut_on_disable", "0")],
         "after": "\nconfig vpnpassthrough 'main'\n\toption enabled 'yes'\n"
-                 "\toption pptp '0'\n\toption cut_on_disable '0'\n",
+                 "\toption pptp '0'\n\toption cut_on_disable '0'\n\n",
     },
     {
         # Issue 14.4: with VPN passthrough off the switches are locked until it is enabled.

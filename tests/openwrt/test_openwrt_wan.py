@@ -56,14 +56,19 @@ def wan_up(router):
     return router.ubus("network.interface.wan", "status")["up"]
 
 
-def test_a_wan_that_goes_down_leaves_no_wan_device(boot, variant):
+def test_a_wan_that_goes_down_never_falls_back_to_its_l2_device(boot, variant):
+    """While wan is down the WAN side stays what firewall4 matches for the zone (fw4 does not
+    re-render on ifdown), never the interface's L2 device, and never "no WAN device": that
+    would make the policy cover every forwarded connection, LAN to LAN too."""
     router = boot(variant, prepare=l3_wan)
     assert wan_is(router, [L3_DEVICE])(), describe(router)
 
     router.run("ifdown", "wan")
 
-    becomes(router, [], "no WAN device while wan is down (not its L3 device, which is gone, "
-            "nor its L2 device)")
+    eventually(lambda: not wan_up(router), "wan is down", WAN_S)
+    fw4 = router.run("fw4", "-q", "zone", "wan").stdout.split()
+    becomes(router, fw4, "the zone's devices as firewall4 matches them")
+    assert "eth-wan" not in fw4, fw4
 
 
 def test_a_wan_that_goes_down_and_up_again_is_followed(boot, variant):

@@ -19,7 +19,7 @@ from netns import REPO
 
 VERSION = agent_version() + "-r1"
 DEPENDS = {CORE: ["conntrack", "firewall4", "kmod-nf-nathelper-pptp", "libc", "nftables",
-                  "python3-light", "python3-ubus", "python3-uci"],
+                  "python3-light", "python3-ubus"],
            MICRO: ["conntrack", "firewall4", "kmod-nf-nathelper-pptp", "libc", "micropython",
                    "nftables"],
            LUCI: ["libc", "luci-base", "vpnpassthrough"]}

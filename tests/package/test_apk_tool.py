@@ -25,7 +25,7 @@ if not os.access(APK, os.X_OK):
                 allow_module_level=True)
 
 # Stand-ins for what the packages depend on, so they resolve inside the scratch root.
-DEPENDENCIES = ("libc", "python3-light", "python3-uci", "python3-ubus", "micropython",
+DEPENDENCIES = ("libc", "python3-light", "python3-ubus", "micropython",
                 "kmod-nf-nathelper-pptp", "nftables", "conntrack", "firewall4", "luci-base")
 
 

@@ -99,7 +99,7 @@ def test_control_fields_in_openwrt_order(packages, name):
 
 def test_control_fields_of_the_agent_package(packages):
     values = dict(packages[ipk_name(CORE)].fields())
-    assert values["Depends"] == ("libc, python3-light, python3-uci, python3-ubus, "
+    assert values["Depends"] == ("libc, python3-light, python3-ubus, "
                                  "kmod-nf-nathelper-extra, nftables, conntrack, firewall4")
     assert (values["Source"], values["SourceName"]) == ("package/vpnpassthrough", CORE)
     assert values["Section"] == "net"

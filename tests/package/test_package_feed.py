@@ -97,7 +97,7 @@ def test_agent_feed_declares_the_packages_each_release_installs(fmt):
     feed = Feed(os.path.join(PACKAGE_DIR, CORE), command_line=CONFIGURATION[fmt])
     assert feed.packages == [CORE, MICRO]
     helper = HELPERS[fmt]
-    assert feed.depends(CORE) == ["libc", "python3-light", "python3-uci", "python3-ubus",
+    assert feed.depends(CORE) == ["libc", "python3-light", "python3-ubus",
                                   helper, "nftables", "conntrack", "firewall4"]
     assert feed.depends(MICRO) == ["libc", "micropython", helper, "nftables", "conntrack",
                                    "firewall4"]

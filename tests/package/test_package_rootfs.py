@@ -83,7 +83,7 @@ def test_apk_scripts_enable_and_disable_the_service_in_an_image(built_apks, imag
         pytest.skip(f"no apk-tools at {APK}: the .apk's scripts not run in an image")
     root, run_script, live_calls = image
     stubs = []
-    for dependency in ("libc", "python3-light", "python3-uci", "python3-ubus", "micropython",
+    for dependency in ("libc", "python3-light", "python3-ubus", "micropython",
                        "kmod-nf-nathelper-pptp", "nftables", "conntrack", "firewall4"):
         stubs.append(str(tmp_path / f"{dependency}.apk"))
         subprocess.run([APK, "mkpkg", "--info", f"name:{dependency}", "--info",

@@ -8,6 +8,7 @@ config vpnpassthrough 'main'
 	option note 'it'\\''s "quoted"'
 	list wan_device 'eth1'
 	list wan_device 'pppoe-wan'
+
 """
 
 
