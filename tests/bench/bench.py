@@ -7,9 +7,10 @@ everything happens in network namespaces created here and deleted afterwards.
 
 The agent runs as a router runs it (the packages' bytecode) on CPython and on the MicroPython
 builds OpenWrt ships ($ROUTER_TOOLS/micropython-1.23.0 and -1.28.0; PyPI's MicroPython when
-they are missing). What this machine lacks is skipped, one line each, and the rest still runs.
+they are missing), and figure 8 in an OpenWrt userspace booted from $ROUTER_ROOTFS. What this
+machine lacks is skipped, one line each, and the rest still runs.
 
-    bench.py [--quick] [--json PATH] [--groups 1,2,3,4,5,6,7]
+    bench.py [--quick] [--json PATH] [--groups 1,2,3,4,5,6,7,8]
 """
 
 import argparse
@@ -26,6 +27,7 @@ import cut
 import dataplane
 import footprint
 import idle
+import openwrt
 import reaction
 import report
 import scale
@@ -37,18 +39,19 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 FULL = {"rounds": 15, "resident_rounds": 8, "scale_rounds": 7, "flows": 10000, "vpn_flows": 1000,
         "iperf_rounds": 12, "iperf_seconds": 2, "memory_rounds": 5, "poll_flows": 1000,
         "poll_vpn_flows": 100, "poll_rounds": 11, "cut_flows": 1000, "cut_rounds": 7,
-        "idle_window_s": 60}
+        "idle_window_s": 60, "router_rounds": 11}
 QUICK = {"rounds": 2, "resident_rounds": 1, "scale_rounds": 1, "flows": 1000, "vpn_flows": 100,
          "iperf_rounds": 1, "iperf_seconds": 1, "memory_rounds": 1, "poll_flows": 200,
          "poll_vpn_flows": 20, "poll_rounds": 1, "cut_flows": 100, "cut_rounds": 1,
-         "idle_window_s": 2}
+         "idle_window_s": 2, "router_rounds": 1}
 TITLES = {"1": "1. Reaction: committed change -> new table in force",
           "2": "2. Data plane: TCP throughput across the router",
           "3": "3. Status at scale",
           "4": "4. Footprint",
           "5": "5. One LuCI poll cycle",
           "6": "6. Cut of live flows",
-          "7": "7. The idle daemon"}
+          "7": "7. The idle daemon",
+          "8": "8. On an OpenWrt router: one-shot apply against fw4 reload"}
 
 
 def _first_line(argv):
@@ -109,7 +112,7 @@ def _cut(env, params):
 
 
 GROUPS = {"1": _reaction, "2": _data_plane, "3": _status_at_scale, "4": _footprint,
-          "5": _poll, "6": _cut, "7": idle.run}
+          "5": _poll, "6": _cut, "7": idle.run, "8": openwrt.run}
 
 
 def main(argv=None):
