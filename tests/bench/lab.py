@@ -169,11 +169,12 @@ class Environment:
         return [self.cpython] + self.micropythons
 
     def target_micropython(self):
-        """The MicroPython the targets are for (1.23.0), else the first there is."""
+        """The MicroPython the 1.23-only targets are for, or None: they are not judged on
+        another one (PyPI's RSS is its CPython host's)."""
         for runtime in self.micropythons:
             if runtime.key == TARGET_MICROPYTHON:
                 return runtime
-        return self.micropythons[0] if self.micropythons else None
+        return None
 
     def path_for(self, runtime):
         """A PATH whose `python3` or `micropython` is this runtime, for the launcher."""
