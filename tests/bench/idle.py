@@ -38,7 +38,7 @@ def _switches(pid):
     return voluntary, involuntary
 
 
-def _status(pid, keys=("VmRSS", "VmHWM")):
+def _status(pid, keys=("VmRSS", "VmHWM", "RssAnon", "RssFile")):
     found = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -119,7 +119,9 @@ def run(env, params):
         if expected and not inotify[i]:
             error = "no inotify watch, although this interpreter can have one"
         detail = {"window_s": round(t1 - t0, 1), "voluntary": v1 - v0,
-                  "involuntary": n1 - n0, "inotify_fds": inotify[i], "VmHWM": memory[i]["VmHWM"]}
+                  "involuntary": n1 - n0, "inotify_fds": inotify[i], "VmHWM": memory[i]["VmHWM"],
+                  # file-backed pages (libc, libm, ld.so, the interpreter) are shared ones
+                  "RssAnon": memory[i]["RssAnon"], "RssFile": memory[i]["RssFile"]}
         records.append(figure(rid("7a", key), "RSS of the idle daemon, " + label, "KiB",
                               [memory[i]["VmRSS"]], "interpreter running nothing",
                               empty[runtime.key],

@@ -115,10 +115,18 @@ def walks(runtime, ns, env):
     return {"ms": took / 1000.0, "dumps": dumps, "cpu_ms": done.cpu_ms}
 
 
+# The CLI as `-m vpnpassthrough ARGS` runs it (with what its __main__ sets up), then the heap.
 HEAP = """
+import sys
+while sys.argv:
+    sys.argv.pop()
+for word in {argv!r}:
+    sys.argv.append(word)
+try:
+    import vpnpassthrough.__main__
+except SystemExit:
+    pass
 import micropython
-from vpnpassthrough import cli
-cli.main({argv!r})
 micropython.mem_info()
 """
 EMPTY_HEAP = "import micropython\nmicropython.mem_info()"
@@ -126,7 +134,7 @@ EMPTY_HEAP = "import micropython\nmicropython.mem_info()"
 
 def heap_peak_kib(runtime, args, ns=None, env=None):
     """MicroPython's GC heap peak (micropython.mem_info) after running the CLI command."""
-    code = HEAP.format(argv=list(args)) if args is not None else EMPTY_HEAP
+    code = HEAP.format(argv=["vpnpassthrough"] + list(args)) if args is not None else EMPTY_HEAP
     done = measure.run(runtime.bare() + ["-c", code], ns=ns, env=env).check("mem_info")
     for part in done.out.replace(",", " ").split():
         if part.startswith("peak="):
