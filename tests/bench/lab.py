@@ -140,7 +140,8 @@ class Environment:
         py_lib = self.bytecode.lib("vpnpassthrough") or AGENT
         mpy_lib = self.bytecode.lib("vpnpassthrough-micro") or AGENT
         flags = micropython_flags()
-        self.cpython = Runtime("cpython", "CPython", "cpython", sys.executable, py_lib, ["-B"])
+        self.cpython = Runtime("cpython", "CPython", "cpython", bare_python(scratch), py_lib,
+                               ["-B"])
         self.micropythons = []
         for version in STANDALONE:
             path = os.path.join(TOOLS, "micropython-" + version)
@@ -178,13 +179,31 @@ class Environment:
 
     def path_for(self, runtime):
         """A PATH whose `python3` or `micropython` is this runtime, for the launcher."""
+        path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        if not runtime.micropython:
+            return os.path.dirname(runtime.exe) + ":" + path
         folder = os.path.join(self.bin, runtime.key)
         os.makedirs(folder, exist_ok=True)
-        link = os.path.join(folder, "micropython" if runtime.micropython else "python3")
+        link = os.path.join(folder, "micropython")
         if not os.path.lexists(link):
-            os.symlink(os.path.realpath(runtime.exe) if not runtime.micropython
-                       else runtime.exe, link)
-        return folder + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            os.symlink(runtime.exe, link)
+        return folder + ":" + path
+
+
+def bare_python(scratch):
+    """This CPython with its standard library alone, as a router's python3 has it: an empty
+    virtual environment (the machine's own site-packages carry .pth files that import
+    packages at every start, ~30 ms here; the bench's venv's add setuptools' hook)."""
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    root = os.path.join(scratch, "python3")
+    os.makedirs(os.path.join(root, "bin"), exist_ok=True)
+    with open(os.path.join(root, "pyvenv.cfg"), "w") as f:
+        f.write("home = {}\ninclude-system-site-packages = false\nversion = {}\n".format(
+            os.path.dirname(base), ".".join(str(n) for n in sys.version_info[:3])))
+    exe = os.path.join(root, "bin", "python3")
+    if not os.path.lexists(exe):
+        os.symlink(base, exe)
+    return exe
 
 
 def micropython_flags():
