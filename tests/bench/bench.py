@@ -39,11 +39,11 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 FULL = {"rounds": 15, "resident_rounds": 8, "scale_rounds": 7, "flows": 10000, "vpn_flows": 1000,
         "iperf_rounds": 12, "iperf_seconds": 2, "memory_rounds": 5, "poll_flows": 1000,
         "poll_vpn_flows": 100, "poll_rounds": 11, "cut_flows": 1000, "cut_rounds": 7,
-        "idle_window_s": 60, "router_rounds": 11}
+        "idle_window_s": 60, "router_rounds": 11, "phase_s": 1.2}
 QUICK = {"rounds": 2, "resident_rounds": 1, "scale_rounds": 1, "flows": 1000, "vpn_flows": 100,
          "iperf_rounds": 1, "iperf_seconds": 1, "memory_rounds": 1, "poll_flows": 200,
          "poll_vpn_flows": 20, "poll_rounds": 1, "cut_flows": 100, "cut_rounds": 1,
-         "idle_window_s": 2, "router_rounds": 1}
+         "idle_window_s": 2, "router_rounds": 1, "phase_s": 0.3}
 TITLES = {"1": "1. Reaction: committed change -> new table in force",
           "2": "2. Data plane: TCP throughput across the router",
           "3": "3. Status at scale",
@@ -155,12 +155,14 @@ def _groups(env, params, wanted):
         if group not in wanted:
             continue
         sys.stderr.write(f"bench: group {group} ...\n")
+        started = time.time()
         try:
             figures = GROUPS[group](env, params)
         except Exception as e:  # noqa: BLE001 (a broken group must not hide the others)
             traceback.print_exc()
             failed = True
             figures = [report.figure(group, "group failed", "", [], error=str(e))]
+        sys.stderr.write("bench: group {} took {:.1f} s\n".format(group, time.time() - started))
         groups.append((TITLES[group], figures))
     return groups, failed
 

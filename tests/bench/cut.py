@@ -40,8 +40,7 @@ class Table:
         scale.fill(lab, count, 0)  # the other flows, which stay
 
     def held(self):
-        return int(measure.run(["conntrack", "-C"], ns=self.lab.router.name).check(
-            "conntrack -C").out.strip())
+        return scale.planted(self.lab)
 
     def load(self):
         measure.run(["conntrack", "-R", self.path], ns=self.lab.router.name).check("-R")

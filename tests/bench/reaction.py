@@ -285,7 +285,7 @@ def no_ctypes_env(agent, folder):
     return {"PYTHONPATH": folder + ":" + agent.env["PYTHONPATH"]}
 
 
-def resident(lab, runtime, rounds, variant=None):
+def resident(lab, runtime, rounds, phase_s, variant=None):
     """Figure 1a: the daemon, woken by its watch of the committed file (and by SIGHUP where
     the interpreter can catch it). variant "no inotify": CPython without ctypes."""
     agent = lab.agent("daemon-" + runtime.key, runtime)
@@ -302,7 +302,8 @@ def resident(lab, runtime, rounds, variant=None):
                 raise RuntimeError("the daemon applied nothing at start: " + _log(log))
             floor.to("on")
             hup = runtime.kind == "cpython" and variant is None
-            samples, floors = _daemon_rounds(agent, floor, monitor, daemon, log, rounds, hup)
+            samples, floors = _daemon_rounds(agent, floor, monitor, daemon, log, rounds, hup,
+                                             phase_s)
         finally:
             measure.stop(daemon)
             monitor.close()
@@ -332,7 +333,7 @@ def resident(lab, runtime, rounds, variant=None):
     return records
 
 
-def _daemon_rounds(agent, floor, monitor, daemon, log, rounds, hup):
+def _daemon_rounds(agent, floor, monitor, daemon, log, rounds, hup, phase_s):
     """Commits noticed by the file watch, then signalled by SIGHUP, each after its floor."""
     state = "on"
     samples = {"watch": [], "hup": []}
@@ -341,7 +342,7 @@ def _daemon_rounds(agent, floor, monitor, daemon, log, rounds, hup):
         new = "off" if state == "on" else "on"
         floors[how].append(floor.measure(new)[1])
         # A random phase against the daemon's stat, as a user's commit would have.
-        time.sleep(random.uniform(0.05, 1.2))
+        time.sleep(random.uniform(0.05, phase_s))
         if monitor.drain(0) or daemon.poll() is not None:
             raise RuntimeError("the daemon applied without a change, or exited: " + _log(log))
         agent.commit(CONFIGS[new])
@@ -369,8 +370,9 @@ def run(lab, env, params):
     rounds, resident_rounds = params["rounds"], params["resident_rounds"]
     records = []
     for runtime in env.runtimes:
-        records += resident(lab, runtime, resident_rounds)
-    records += resident(lab, env.cpython, max(1, resident_rounds // 2), "no inotify")
+        records += resident(lab, runtime, resident_rounds, params["phase_s"])
+    records += resident(lab, env.cpython, max(1, resident_rounds // 2), params["phase_s"],
+                        "no inotify")
     noops = []
     for runtime in [None] + env.runtimes:
         change, noop = reactions(lab, runtime, rounds)
