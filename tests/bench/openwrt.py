@@ -126,6 +126,27 @@ def _fw4():
     return {"name": "fw4", "argv": ["fw4", "reload"], "env": {}, "apply": False}
 
 
+# What a one-shot apply that switches PPTP off is made of, each timed on its own in the same
+# rotation: the interpreter's start, the launcher with the CLI's imports, and the commands
+# the apply runs (the cut's ctnetlink dumps walk the kernel's conntrack hash, as conntrack -L
+# of an empty table does once).
+PIECES = (("fw4 -q zone wan", ["fw4", "-q", "zone", "wan"]),
+          ("nft -j list table", ["nft", "-j", "list", "table", "inet", "vpnpassthrough"]),
+          ("flock + nft -f of the table", ["flock", "-x", "/var/run/fw4.lock", "nft", "-f",
+                                           "/var/run/vpnpassthrough/ruleset.nft"]),
+          ("conntrack -L, empty table", ["conntrack", "-L"]),
+          ("launcher + CLI imports (--version)", ["vpnpassthrough", "--version"]))
+
+
+def _pieces(interpreter, env=None):
+    found = [{"name": "piece: interpreter start", "argv": interpreter + ["-c", "pass"],
+              "env": env or {}, "apply": False}]
+    for name, argv in PIECES:
+        found.append({"name": "piece: " + name, "argv": argv, "env": env or {},
+                      "apply": False})
+    return found
+
+
 def _apply(name, env=None):
     return {"name": name, "argv": ["vpnpassthrough", "apply"], "env": env or {}, "apply": True}
 
@@ -133,6 +154,8 @@ def _apply(name, env=None):
 def _records(found, names, labels, note):
     anchor = [wall for wall, _cpu in found["fw4"]]
     records = []
+    pieces = {name[len("piece: "):]: measure.summary([wall for wall, _cpu in values])["median"]
+              for name, values in found.items() if name.startswith("piece: ")}
     for key in names:
         walls = [wall for wall, _cpu in found[key]]
         cpus = [cpu for _wall, cpu in found[key]]
@@ -140,6 +163,7 @@ def _records(found, names, labels, note):
                               "router, " + labels[key] + " (wall)", "ms", walls, ANCHOR,
                               anchor, TARGETS.get(key), note=note.get(key, ""),
                               detail={"cpu_incl_children": measure.summary(cpus),
+                                      "pieces_wall_ms": pieces,
                                       "fw4_reload_cpu": measure.summary(
                                           [cpu for _wall, cpu in found["fw4"]]),
                                       "fw4_reload_wall": measure.summary(anchor)}))
@@ -163,7 +187,8 @@ def run(env, params):
         router = Router(base, [])
         try:
             router.install(env.bytecode.ipks["vpnpassthrough"])
-            found = _time(router, [_fw4(), _apply("cpython")], rounds)
+            found = _time(router, [_fw4(), _apply("cpython")] + _pieces(["python3", "-B"]),
+                          rounds)
         finally:
             router.down()
         records += _records(found, ["cpython"], labels, {})
@@ -177,7 +202,7 @@ def run(env, params):
         router = Router(base, ["--micropython", mp["1.23.0"]])
         try:
             router.install(env.bytecode.ipks["vpnpassthrough-micro"])
-            cases = [_fw4(), _apply("1.23.0")]
+            cases = [_fw4(), _apply("1.23.0")] + _pieces(["micropython"])
             names = ["1.23.0"]
             if os.access(mp["1.28.0"], os.X_OK):
                 folder = ALT_BIN.format("1.28.0")
