@@ -39,11 +39,13 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 FULL = {"rounds": 15, "resident_rounds": 8, "scale_rounds": 7, "flows": 10000, "vpn_flows": 1000,
         "iperf_rounds": 12, "iperf_seconds": 2, "memory_rounds": 5, "poll_flows": 1000,
         "poll_vpn_flows": 100, "poll_rounds": 11, "cut_flows": 1000, "cut_rounds": 7,
-        "idle_window_s": 60, "router_rounds": 11, "phase_s": 1.2}
+        "idle_window_s": 60, "router_rounds": 11, "phase_s": 1.2,
+        "daemon_applies": 8}
 QUICK = {"rounds": 2, "resident_rounds": 1, "scale_rounds": 1, "flows": 1000, "vpn_flows": 100,
          "iperf_rounds": 1, "iperf_seconds": 1, "memory_rounds": 1, "poll_flows": 200,
          "poll_vpn_flows": 20, "poll_rounds": 1, "cut_flows": 100, "cut_rounds": 1,
-         "idle_window_s": 2, "router_rounds": 1, "phase_s": 0.3}
+         "idle_window_s": 2, "router_rounds": 1, "phase_s": 0.3,
+         "daemon_applies": 2}
 TITLES = {"1": "1. Reaction: committed change -> new table in force",
           "2": "2. Data plane: TCP throughput across the router",
           "3": "3. Status at scale",

@@ -16,7 +16,7 @@ import time
 
 import measure
 import probes
-from lab import ALL_ON, Lab
+from lab import ALL_ON, L2TP_OFF, Lab
 from reaction import no_ctypes_env
 from report import figure, rid
 
@@ -24,6 +24,7 @@ WAKEUP_TARGET = ("max", 12)  # per minute, where inotify is available
 RSS_TARGETS = {"cpython": ("max", 12 * 1024), "1.23.0": ("max", 3 * 1024)}  # KiB
 START_S = 15
 SETTLE_S = 2
+APPLY_S = 5  # bound for one commit to be applied (the stat tick is 0.5 s)
 
 
 def _switches(pid):
@@ -57,6 +58,24 @@ def _inotify_fds(pid):
         except OSError:
             pass
     return count
+
+
+def _applies(daemons, count):
+    """Commits that each change the table, every daemon applying each in turn: what its
+    memory does over its life, not only after its start."""
+    for i in range(count):
+        seen = []
+        for _runtime, _variant, agent, _proc in daemons:
+            state = os.path.join(agent.state_dir, "state.json")
+            seen.append(os.stat(state).st_mtime_ns)
+            agent.commit(L2TP_OFF if i % 2 == 0 else ALL_ON)
+        deadline = time.monotonic() + APPLY_S
+        for (runtime, _variant, agent, _proc), before in zip(daemons, seen, strict=True):
+            state = os.path.join(agent.state_dir, "state.json")
+            while os.stat(state).st_mtime_ns == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if os.stat(state).st_mtime_ns == before:
+                raise RuntimeError(f"the {runtime.label} daemon did not apply a commit")
 
 
 def _variants(env):
@@ -96,6 +115,8 @@ def run(env, params):
         after = [(_switches(proc.pid), time.monotonic()) for *_rest, proc in daemons]
         memory = [_status(proc.pid) for *_rest, proc in daemons]
         inotify = [_inotify_fds(proc.pid) for *_rest, proc in daemons]
+        _applies(daemons, params["daemon_applies"])
+        later = [_status(proc.pid) for *_rest, proc in daemons]
         alive = [proc.poll() is None for *_rest, proc in daemons]
     finally:
         for *_rest, proc in daemons:
@@ -127,6 +148,10 @@ def run(env, params):
                               empty[runtime.key],
                               None if variant else RSS_TARGETS.get(runtime.key), detail=detail,
                               error=error))
+        records.append(figure(rid("7c", key), "RSS of the daemon after {} more applies, {}".format(
+            params["daemon_applies"], label), "KiB", [later[i]["VmRSS"]],
+            "interpreter running nothing", empty[runtime.key], detail={
+                "RssAnon": later[i]["RssAnon"], "RssFile": later[i]["RssFile"]}, error=error))
         records.append(figure(rid("7b", key), f"idle daemon wakeups per minute, {label} "
                               f"({watching})", "/min", [(v1 - v0) / minutes], None, None,
                               WAKEUP_TARGET if expected else None, detail=detail,
