@@ -51,8 +51,6 @@ def peak(runtime, args, ns=None, env=None, stdin=None, agent=True):
     return {"own": int(own), "with_children": int(total), "out": done.out}
 
 
-# The agent's cut, exactly as engine.Apply.cut runs it: the router's sides from rtnetlink,
-# the protocol's LAN-initiated flows from ctnetlink, deleted in batches; timed inside.
 _CLOCK = """
 import sys, time
 clock = time.ticks_us if hasattr(time, "ticks_us") else None
@@ -61,17 +59,25 @@ def now():
 def since(start):
     return time.ticks_diff(clock(), start) if clock else now() - start
 """
+# The agent's own cut (engine.Apply.cut: the router's sides from rtnetlink, the protocol's
+# LAN-initiated flows from ctnetlink, deleted in batches), timed inside the interpreter.
 _CUT = _CLOCK + """
-from vpnpassthrough import addresses, conntrack
+from vpnpassthrough import api, conntrack, engine, store
+ctx = api.context()
+step = engine.Apply(ctx, store.empty(), store.paths(ctx["state_dir"]))
+listed = [0]
+flows = conntrack.flows
+def timed_flows(*args):
+    found = flows(*args)
+    listed[0] = since(start)
+    return found
+conntrack.flows = timed_flows
 start = now()
-sides = addresses.Sides(addresses.read(), {devices!r})
-def target(flow):
-    return flow if sides.ends(flow) is not None else None
-targets = conntrack.flows({names!r}, target)
-listed = since(start)
-deleted, errors = conntrack.delete(targets)
+owed = step.cut({names!r}, {devices!r}, True)
 took = since(start)
-sys.stderr.write("\\ncut {{}} {{}} {{}} {{}}\\n".format(took, listed, deleted, len(errors)))
+deleted = sum(int(action.split()[1]) for action in step.actions if action.startswith("cut "))
+sys.stderr.write("\\ncut {{}} {{}} {{}} {{}}\\n".format(took, listed[0], deleted,
+                                                   len(step.errors) + len(owed)))
 """
 
 
