@@ -127,6 +127,7 @@ def main(argv=None):
     params = QUICK if args.quick else FULL
     wanted = args.groups.split(",")
     started = time.time()
+    load_before = os.getloadavg()
     scratch = tempfile.mkdtemp(prefix="vpnpassthrough-bench-env-")
     try:
         env = Environment(scratch)
@@ -138,13 +139,17 @@ def main(argv=None):
         shutil.rmtree(scratch, ignore_errors=True)
     skipped = env.skipped + [f"{r['id']}: {r['skipped']}" for _t, records in groups
                              for r in records if r.get("skipped")]
+    # others' work on a shared machine shows here: figures of a loaded run are noisier
     options = dict(params, quick=args.quick, seconds=round(time.time() - started, 1),
-                   when=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+                   when=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                   load_average={"before": load_before, "after": os.getloadavg()})
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     report.write_json(args.json, info, options, groups, skipped)
-    sys.stdout.write("vpnpassthrough bench{}: {} cores ({}), kernel {}, Python {}, {} s\n\n"
-                     .format(" --quick" if args.quick else "", info["cores"], info["cpu"],
-                             info["kernel"], info["python"], options["seconds"]))
+    sys.stdout.write("vpnpassthrough bench{}: {} cores ({}), kernel {}, Python {}, {} s, load "
+                     "average {:.1f} before, {:.1f} after\n\n".format(
+                         " --quick" if args.quick else "", info["cores"], info["cpu"],
+                         info["kernel"], info["python"], options["seconds"], load_before[0],
+                         options["load_average"]["after"][0]))
     sys.stdout.write(report.table(groups, env.skipped))
     sys.stdout.write(f"\nwritten to {args.json}\n")
     return 1 if failed else 0
