@@ -24,6 +24,9 @@ HEADER = "IHHII"  # length, type, flags, sequence, port id
 HEADER_SIZE = 16
 # The kernel's dump datagrams stay within 32 KiB (netlink_recvmsg caps what it adapts to).
 BUFFER = 32768
+# An ack is a datagram of its own that echoes only the request (ours are ~100 bytes).
+# MicroPython allocates the whole size for every receive.
+ACK_BUFFER = 4096
 EAGAIN = 11
 
 
@@ -91,19 +94,20 @@ class Socket:
     def send(self, data):
         self.sock.send(data)
 
-    def receive(self):
+    def receive(self, size=BUFFER):
         """One datagram: (buffer, length). CPython's buffer is reused by the next call;
-        MicroPython's readinto would wait to fill it, so there each datagram is new bytes."""
+        MicroPython's readinto would wait to fill it, so there each datagram is new bytes (of
+        up to size: the rest of a larger one would be lost)."""
         if self.buffer is None:
-            data = self.sock.recv(BUFFER)
+            data = self.sock.recv(size)
             if data is None:  # MicroPython, non-blocking, nothing there
                 raise NetlinkError(EAGAIN, "EAGAIN")
             return data, len(data)
         return self.buffer, self.sock.recv_into(self.buffer)
 
-    def messages(self):
+    def messages(self, size=BUFFER):
         """(type, data, start, end) of each message of one datagram (end excludes padding)."""
-        data, n = self.receive()
+        data, n = self.receive(size)
         offset = 0
         while offset + HEADER_SIZE <= n:
             length, kind, _flags, seq, _port = struct.unpack_from(HEADER, data, offset)
@@ -133,7 +137,7 @@ class Socket:
         """Wait for the acks of requests first_seq..last_seq: {seq: errno, 0 for success}."""
         found = {}
         while len(found) < last_seq - first_seq + 1:
-            for kind, seq, data, start, _end in self.messages():
+            for kind, seq, data, start, _end in self.messages(ACK_BUFFER):
                 if kind == NLMSG_ERROR and first_seq <= seq <= last_seq:
                     found[seq] = error_code(data, start)
         return found

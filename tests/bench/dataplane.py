@@ -81,13 +81,13 @@ def trace_non_vpn(net, on_file):
             "entered_protocol_chain": any(" vpn_" in line for line in ours)}
 
 
-def run(rounds, seconds):
+def run(env, rounds, seconds):
     with Topology() as net:
-        return _measure(net, rounds, seconds)
+        return _measure(net, env, rounds, seconds)
 
 
-def _measure(net, rounds, seconds):
-    agent = Agent(net.router, os.path.join(net.workdir, "bench"))
+def _measure(net, env, rounds, seconds):
+    agent = Agent(net.router, os.path.join(net.workdir, "bench"), env.cpython)
     files = {"none": agent.ruleset_file(dict(ALL_ON, enabled="0"), "none"),
              "all on": agent.ruleset_file(ALL_ON, "on"),
              "all off": agent.ruleset_file(ALL_OFF, "off")}

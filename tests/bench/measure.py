@@ -8,6 +8,7 @@ the run it is compared with start exactly alike, and their difference is the pro
 import contextlib
 import ctypes
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -42,18 +43,24 @@ def inside(ns_name):
 
 
 class Run:
-    """One finished process: when it started (perf_counter), wall seconds, exit code, output."""
+    """One finished process: when it started (perf_counter), wall seconds, exit code, output,
+    and the CPU seconds it and every child it waited for used (user + system)."""
 
-    def __init__(self, started, seconds, code, out, err):
+    def __init__(self, started, seconds, code, out, err, cpu=None):
         self.started = started
         self.seconds = seconds
         self.code = code
         self.out = out
         self.err = err
+        self.cpu = cpu
 
     @property
     def ms(self):
         return self.seconds * 1000.0
+
+    @property
+    def cpu_ms(self):
+        return self.cpu * 1000.0
 
     def check(self, what):
         if self.code != 0:
@@ -61,29 +68,42 @@ class Run:
         return self
 
 
-def run(argv, ns=None, env=None):
-    """Run argv to completion (in namespace ns); output goes to files so nothing waits on us."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(argv, ns=None, env=None, stdin=None):
+    """Run argv to completion (in namespace ns); output goes to files so nothing waits on us.
+    stdin: bytes to read, else /dev/null. The CPU time is getrusage(RUSAGE_CHILDREN) around
+    the run: the process and all it waited for (nothing else of ours ends meanwhile)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryFile() as given:
+        if stdin is not None:
+            given.write(stdin)
+            given.seek(0)
         with inside(ns):
+            cpu = _children_cpu()
             start = time.perf_counter()
-            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=err)
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err,
+                                    stdin=given if stdin is not None else subprocess.DEVNULL)
             proc.wait()
             seconds = time.perf_counter() - start
+            cpu = _children_cpu() - cpu
         out.seek(0)
         err.seek(0)
         return Run(start, seconds, proc.returncode, out.read().decode(errors="replace"),
-                   err.read().decode(errors="replace"))
+                   err.read().decode(errors="replace"), cpu)
 
 
-def peak_rss_kib(argv, ns=None, env=None):
+def peak_rss_kib(argv, ns=None, env=None, stdin=None):
     """Peak resident memory of argv, as GNU time reports it (its ru_maxrss).
 
     Not our own wait4: a child started from this big Python inherits its high-water mark, so
     the count must come from a small parent. The peak is the process's or that of a child it
     waited for, whichever is larger (nft, the agent's child, is smaller than the agent).
     """
-    done = run(["/usr/bin/time", "-f", "maxrss %M"] + list(argv), ns=ns, env=env)
+    done = run(["/usr/bin/time", "-f", "maxrss %M"] + list(argv), ns=ns, env=env, stdin=stdin)
     last = done.err.strip().split("\n")[-1]
     if done.code != 0 or not last.startswith("maxrss "):
         raise RuntimeError(f"{argv} failed ({done.code}): {done.out}{done.err}")

@@ -13,6 +13,27 @@ TARGET_TEXT = {"max": "<= {value} {unit}", "max_ratio": "<= {value}x anchor",
                "min_ratio": ">= {value:.0%} of anchor"}
 
 
+SHORT_KEYS = {"cpython": "", "1.23.0": "@1.23", "1.28.0": "@1.28", "pypi": "@pypi"}
+
+
+def rid(fid, runtime):
+    """A figure id per runtime: 1c@1.23, 1c@1.28, 1c@pypi; CPython's is the bare id."""
+    key = runtime if isinstance(runtime, str) else runtime.key
+    if key in SHORT_KEYS:
+        return fid + SHORT_KEYS[key]
+    base, _, variant = key.partition("-")
+    return fid + SHORT_KEYS.get(base, "@" + base) + ("-" + variant if variant else "")
+
+
+def skipped(fid, name, unit, why, target=None):
+    """A figure that could not be measured on this machine, and why (no target is judged)."""
+    record = figure(fid, name, unit, [], target=target)
+    record["met"] = None
+    record["skipped"] = why
+    record["note"] = "skipped: " + why
+    return record
+
+
 def figure(fid, name, unit, samples, anchor_name=None, anchor_samples=None, target=None,
            note="", detail=None, error=None, ratio=None):
     """target: (kind, value) with kind max, max_ratio or min_ratio; None when there is none.
@@ -62,10 +83,13 @@ def _row(record):
     anchor = record["anchor"]
     anchor_value = anchor["value"] if anchor else None
     verdict = {True: "met", False: "MISSED", None: ""}[record["met"]]
+    if record.get("skipped"):
+        verdict = "skipped"
     return [
         record["id"],
         record["name"],
-        _number(values["median"], unit) + " " + unit if values else "FAILED",
+        _number(values["median"], unit) + " " + unit if values else
+        ("-" if record.get("skipped") else "FAILED"),
         "{}..{}".format(_number(values["min"], unit), _number(values["max"], unit))
         if values else "",
         str(values["n"]) if values else "",
@@ -80,8 +104,9 @@ def _row(record):
 HEADER = ["id", "figure", "median", "min..max", "n", "anchor median", "ratio", "target", ""]
 
 
-def table(groups):
-    """groups: [(title, [figure records])] -> the text table."""
+def table(groups, skipped=()):
+    """groups: [(title, [figure records])] -> the text table; skipped: what this machine
+    lacked, one line each."""
     rows = [HEADER]
     for _title, records in groups:
         rows.extend(_row(r) for r in records)
@@ -101,11 +126,14 @@ def table(groups):
     if notes:
         lines.append("")
         lines.extend(f"{fid}: {note}" for fid, note in notes)
+    if skipped:
+        lines.append("")
+        lines.extend("skipped: " + line for line in skipped)
     return "\n".join(lines) + "\n"
 
 
-def write_json(path, machine, options, groups):
-    document = {"machine": machine, "options": options,
+def write_json(path, machine, options, groups, skipped=()):
+    document = {"machine": machine, "options": options, "skipped": list(skipped),
                 "groups": [{"title": title, "figures": records} for title, records in groups]}
     with open(path, "w") as f:
         json.dump(document, f, indent=1, sort_keys=True)
