@@ -73,7 +73,7 @@ def timed_flows(*args):
     return found
 conntrack.flows = timed_flows
 start = now()
-owed = step.cut({names!r}, {devices!r}, True)
+owed = step.cut({names!r}, {devices!r}, True, set())
 took = since(start)
 deleted = sum(int(action.split()[1]) for action in step.actions if action.startswith("cut "))
 sys.stderr.write("\\ncut {{}} {{}} {{}} {{}}\\n".format(took, listed[0], deleted,

@@ -15,6 +15,7 @@ ROUTER = [("br-lan", bytes([10, 99, 1, 1]), 24), ("wan0", WAN, 24)]
 
 def flow(sport, offloaded):
     return {"protocol": "ipsec", "proto": "udp", "offloaded": offloaded, "expected": False,
+            "family": 4, "id": sport,
             "orig": {"src": LAN, "dst": SERVER, "sport": sport, "dport": 4500},
             "reply": {"src": SERVER, "dst": WAN, "sport": 4500, "dport": sport}}
 
