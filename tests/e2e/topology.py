@@ -294,20 +294,26 @@ class Topology:
     # -- teardown -----------------------------------------------------------------------------
 
     def teardown(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for stream in (process.stdin, process.stdout, process.stderr):
-                if stream:
-                    stream.close()
-        self.processes = []
-        for ns in reversed(self.namespaces):
-            ns.delete()
-        self.namespaces = []
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        """Processes killed by pid, then the namespaces deleted by name whatever happened."""
+        try:
+            for process in self.processes:
+                if process.poll() is None:
+                    process.kill()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+                for stream in (process.stdin, process.stdout, process.stderr):
+                    if stream:
+                        try:
+                            stream.close()
+                        except OSError:  # a peer that died leaves a broken pipe behind
+                            pass
+        finally:
+            self.processes = []
+            for ns in reversed(self.namespaces):
+                ns.delete()
+            self.namespaces = []
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
