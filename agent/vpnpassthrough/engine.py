@@ -178,7 +178,8 @@ class Apply:
         inside its own transaction. Returns how the kernel lists the new table (None: no
         table, or it could not be read back), or False when nft refused."""
         enabled = cfg["enabled"]
-        loaded = ruleset.with_counters(text, nft.counters(objects)) if enabled else text
+        loaded = ruleset.with_kernel_state(text, nft.counters(objects),
+                                           nft.forwarded_by_set(objects)) if enabled else text
         try:
             files.atomic_write(self.where["pending"], loaded)
             files.atomic_write(self.where["include_new"], text if enabled else "", sync=True)

@@ -104,13 +104,20 @@ def set_elements(objects, name):
     return []
 
 
+def forwarded_by_set(objects):
+    """{set name: [(LAN host, peer)]} of the VPN servers behind port forwards."""
+    found = {}
+    for name, _kind, _ip in FORWARDED_SETS.values():
+        found[name] = [(pair[0], pair[1]) for pair in set_elements(objects, name)
+                       if isinstance(pair, list) and len(pair) == 2]
+    return found
+
+
 def forwarded(objects):
     """{(LAN host, peer)} of the VPN servers behind port forwards, as the table saw them."""
     found = set()
-    for name, _kind, _ip in FORWARDED_SETS.values():
-        for pair in set_elements(objects, name):
-            if isinstance(pair, list) and len(pair) == 2:
-                found.add((pair[0], pair[1]))
+    for pairs in forwarded_by_set(objects).values():
+        found.update(pairs)
     return found
 
 

@@ -211,13 +211,31 @@ def render(config, wan_devices, helper=True):
     return "".join(out)
 
 
-def with_counters(text, counters):
-    """The same text with the named counters starting from the values the kernel has now, so
-    replacing the table (a switch changed) does not zero them. Only for loading: what is
-    recorded and included stays the plain text."""
+def with_kernel_state(text, counters, forwarded):
+    """The same text with what the kernel holds now carried over the replacement: the named
+    counters' values (a switch changed: they do not start from zero) and the port-forwarded
+    VPN servers the table remembered (forwarded: {set name: [(LAN host, peer)]}, addresses as
+    the kernel lists them). Only for loading: what is recorded and included stays the plain
+    text."""
     for name in sorted(counters):
         values = counters[name]
         text = text.replace("\tcounter {} {{\n\t}}".format(name),
                             "\tcounter {} {{\n\t\tpackets {} bytes {}\n\t}}".format(
                                 name, values["packets"], values["bytes"]))
+    for name in sorted(forwarded):
+        pairs = [pair for pair in forwarded[name] if _addresses(pair)]
+        if pairs:
+            end = "\t\tsize {}\n\t}}".format(FORWARDED_SIZE)
+            head = "\tset {} {{\n".format(name)
+            at = text.find(end, text.find(head))
+            if text.find(head) >= 0 and at >= 0:
+                elements = "\t\telements = {{ {} }}\n".format(
+                    ", ".join("{} . {}".format(*pair) for pair in sorted(pairs)))
+                text = text[:at] + end[:-2] + elements + "\t}" + text[at + len(end):]
     return text
+
+
+def _addresses(pair):
+    """Only address text goes from a listing into nft text."""
+    return len(pair) == 2 and all(
+        part and all(char in "0123456789abcdefABCDEF:." for char in part) for part in pair)

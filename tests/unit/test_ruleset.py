@@ -46,3 +46,13 @@ def test_table_is_replaced_in_one_file_and_chain_runs_before_firewall4():
 
 def test_disabled_agent_only_removes_its_table():
     assert render("disabled") == "table inet vpnpassthrough\ndelete table inet vpnpassthrough\n"
+
+
+def test_a_replacement_carries_counters_and_remembered_servers_over():
+    text = render("wan_devices")
+    loaded = ruleset.with_kernel_state(
+        text, {"pptp_blocked": {"packets": 7, "bytes": 428}},
+        {"forwarded4": [("10.99.1.12", "198.51.100.2"), ("bad;", "x")], "forwarded6": []})
+    assert "\tcounter pptp_blocked {\n\t\tpackets 7 bytes 428\n\t}" in loaded
+    assert "\t\tsize 1024\n\t\telements = { 10.99.1.12 . 198.51.100.2 }\n\t}" in loaded
+    assert loaded.count("elements = {") == 2  # the WAN devices' and the one carried over
