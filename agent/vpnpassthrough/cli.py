@@ -10,7 +10,7 @@ carries an error or ok=false, whose messages also go to stderr.
 
 import sys
 
-from . import VERSION, api, config, engine, kmod, wan
+from . import VERSION, api, config
 
 USAGE = "vpnpassthrough [--config-dir DIR] [--state-dir DIR] COMMAND [name=value ...]"
 
@@ -55,6 +55,8 @@ def _method_args(words):
 
 
 def _ruleset(ctx):
+    from . import engine, kmod, wan
+
     try:
         cfg = config.load(ctx["config_dir"])
     except config.ConfigError as e:

@@ -35,17 +35,6 @@ def problem(message, protocol=None):
     return found
 
 
-def module_problems(cfg, modules, package):
-    if not (cfg["enabled"] and cfg["pptp"]):
-        return []
-    missing = [name for name, state in modules.items() if state == "missing"]
-    if not missing:
-        return []
-    return [problem("PPTP helper module {} missing (install {}): PPTP control connections pass, "
-                    "but the server's GRE is dropped on its way back, so no PPTP call "
-                    "works".format(", ".join(missing), package), "pptp")]
-
-
 def helper_usable(modules):
     return all(state in USABLE for state in modules.values())
 
@@ -54,15 +43,6 @@ def desired(cfg, modules, wan_devices):
     """(helper usable, ruleset text) for a validated config and its WAN devices."""
     helper = helper_usable(modules)
     return helper, ruleset.render(cfg, wan_devices, helper)
-
-
-def in_force(applied, objects):
-    """Whether the kernel holds exactly what the record says was loaded."""
-    if applied is None:
-        return False
-    if not applied["config"]["enabled"]:
-        return objects is None
-    return objects is not None and applied["fingerprint"] == nft.fingerprint(objects)
 
 
 def _outcome(ok, actions, errors, warnings=(), retry=False):
@@ -140,8 +120,8 @@ class Apply:
         objects, failure = nft.table()
         if failure:
             self.fail(failure)
-        now = in_force(applied, objects)
-        self.errors.extend(module_problems(cfg, modules, kmod.package(self.ctx["sysroot"])))
+        now = store.in_force(applied, objects)
+        self.errors.extend(kmod.problems(cfg, modules, kmod.package(self.ctx["sysroot"])))
         states = dict(modules)
         fingerprint = applied["fingerprint"] if now else None
         owed = []

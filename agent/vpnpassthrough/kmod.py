@@ -81,3 +81,16 @@ def unload(name):
     if status != 0:
         return "rmmod {} failed: {}".format(name, err.strip() or "status {}".format(status))
     return None
+
+
+def problems(cfg, modules, package):
+    """What missing helper modules mean for PPTP, when it is on."""
+    if not (cfg["enabled"] and cfg["pptp"]):
+        return []
+    missing = [name for name, state in modules.items() if state == "missing"]
+    if not missing:
+        return []
+    message = ("PPTP helper module {} missing (install {}): PPTP control connections pass, "
+               "but the server's GRE is dropped on its way back, so no PPTP call "
+               "works".format(", ".join(missing), package))
+    return [{"message": message, "protocol": "pptp"}]

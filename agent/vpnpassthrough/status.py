@@ -7,7 +7,7 @@ PPTP, the helper is assigned); every gap between the two is `degraded` with an e
 why. The record of the last apply is trusted only for what the kernel's listing confirms.
 """
 
-from . import addresses, config, conntrack, engine, kmod, nft, store
+from . import addresses, config, conntrack, kmod, nft, store
 from .protocols import NAMES, PROTOCOLS, covers
 from .ruleset import ESP_PEERS
 
@@ -139,7 +139,7 @@ def status(ctx, with_tunnels=False):
     objects, failure = nft.table()
     if failure:
         errors.append({"message": failure})
-    held = engine.in_force(applied, objects)
+    held = store.in_force(applied, objects)
     effect = effects(applied, objects, held)
     kernel_cfg = applied["config"] if held else None
     helper = bool(kernel_cfg and kernel_cfg["enabled"] and kernel_cfg["pptp"] and
@@ -150,7 +150,7 @@ def status(ctx, with_tunnels=False):
     _add(errors, last.get("errors", ()))
     modules = kmod.observe(ctx["sysroot"])
     package = kmod.package(ctx["sysroot"])
-    _add(errors, engine.module_problems(shown, modules, package))
+    _add(errors, kmod.problems(shown, modules, package))
     held_by = []
     for name, state in ((applied or {}).get("modules") or {}).items():
         if state == "busy" and modules.get(name) == "loaded":

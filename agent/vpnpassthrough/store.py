@@ -9,7 +9,7 @@ ruleset.nft is what firewall4's include loads; it only ever holds text that nft 
 
 import json
 
-from . import files
+from . import files, nft
 
 STATE_FILE_MODE = 0o644
 
@@ -66,3 +66,12 @@ def load(state_dir):
 def save(state_dir, record):
     kept = {"applied": record["applied"], "last": record["last"]}
     files.atomic_write(paths(state_dir)["state"], json.dumps(kept), STATE_FILE_MODE)
+
+
+def in_force(applied, objects):
+    """Whether the kernel holds exactly what the record says was loaded."""
+    if applied is None:
+        return False
+    if not applied["config"]["enabled"]:
+        return objects is None
+    return objects is not None and applied["fingerprint"] == nft.fingerprint(objects)
