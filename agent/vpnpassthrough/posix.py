@@ -15,4 +15,3 @@ except ImportError:
 
 LOCK_EX = 2
 LOCK_NB = 4
-LOCK_UN = 8
