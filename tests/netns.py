@@ -97,6 +97,9 @@ def agent_env(config_dir, state_dir, extra_path=None):
     env["MICROPYPATH"] = AGENT + ":.frozen"
     env["VPNPASSTHROUGH_CONFIG_DIR"] = config_dir
     env["VPNPASSTHROUGH_STATE_DIR"] = state_dir
+    # firewall4's lock, of the test's own: the machine's /var/run is not the test's to touch
+    env["VPNPASSTHROUGH_FW4_LOCK"] = os.path.join(os.path.dirname(state_dir.rstrip("/")),
+                                                  "fw4.lock")
     if extra_path:
         env["PATH"] = extra_path + ":" + env["PATH"]
     return env

@@ -60,6 +60,7 @@ def installed(request, packages, apks, tmp_path):
     env = make_env(tmp_path)
     env.update(VPNPASSTHROUGH_CONFIG_DIR=str(root / "etc" / "config"),
                VPNPASSTHROUGH_STATE_DIR=str(tmp_path / "state"),
+               VPNPASSTHROUGH_FW4_LOCK=str(tmp_path / "fw4.lock"),
                VPNPASSTHROUGH_SYSLOG=str(tmp_path / "no-syslog"))
     yield root, env, interpreter
     assert usr_files(root) == before

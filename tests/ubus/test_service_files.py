@@ -61,6 +61,7 @@ def test_init_script_reload_applies_and_fails_on_a_bad_config(netns, agent, tmp_
     env = dict(os.environ, PROG_OVERRIDE=str(prog), PYTHONPATH=AGENT,
                VPNPASSTHROUGH_CONFIG_DIR=agent.config_dir,
                VPNPASSTHROUGH_STATE_DIR=agent.state_dir,
+               VPNPASSTHROUGH_FW4_LOCK=str(tmp_path / "fw4.lock"),
                VPNPASSTHROUGH_SYSLOG=str(tmp_path / "no-syslog"))
     write_config(agent.config_dir, wan_device=["eth9"], l2tp="0")
     done, _calls = run_init(tmp_path, "reload_service", env=env)

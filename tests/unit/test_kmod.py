@@ -92,6 +92,7 @@ def recorder(tmp_path, root):
         (bin_dir / name).chmod(0o755)
     log = tmp_path / "log"
     env = dict(os.environ, FAKE_ROOT=root, FAKE_LOG=str(log), PYTHONPATH=AGENT,
+               VPNPASSTHROUGH_FW4_LOCK=str(tmp_path / "fw4.lock"),
                PATH=str(bin_dir) + ":" + os.environ["PATH"])
     return log, env
 
