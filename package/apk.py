@@ -13,7 +13,6 @@ SOURCE_DATE_EPOCH give them there, so the same tree gives the same bytes. Unsign
 with `apk add --allow-untrusted`.
 """
 
-import glob
 import hashlib
 import os
 import re
@@ -23,7 +22,16 @@ import tempfile
 import zlib
 
 import adb
-from stage import REPO, BuildError, feed_folders, main, source_date_epoch, stage, tree_members
+from stage import (
+    REPO,
+    BuildError,
+    feed_folders,
+    main,
+    source_date_epoch,
+    stage,
+    tree_members,
+    write_package,
+)
 
 CONFIGURATION = {"CONFIG_USE_APK": "y"}
 SCHEMA_PACKAGE = b"pckg"
@@ -234,12 +242,7 @@ def package(feed, name, idir, out, mtime):
     version = version_of(feed)
     add_metadata(feed, name, idir)
     data = pack(info(feed, name, version), scripts(feed, name), idir, mtime)
-    for stale in glob.glob(os.path.join(out, glob.escape(name) + "-[0-9]*.apk")):
-        os.remove(stale)
-    path = os.path.join(out, f"{name}-{version}.apk")
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
+    return write_package(out, name, f"{name}-{version}.apk", "-[0-9]*.apk", data)
 
 
 def build_all(out, mtime=None, command_line=None, keep=None):

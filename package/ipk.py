@@ -13,7 +13,6 @@ and those run the package's own postinst and prerm, shipped as postinst-pkg and 
 its postrm is shipped as is.
 """
 
-import glob
 import gzip
 import io
 import os
@@ -21,7 +20,16 @@ import sys
 import tarfile
 import tempfile
 
-from stage import REPO, BuildError, feed_folders, main, source_date_epoch, stage, tree_members
+from stage import (
+    REPO,
+    BuildError,
+    feed_folders,
+    main,
+    source_date_epoch,
+    stage,
+    tree_members,
+    write_package,
+)
 
 # ipk.py builds for OpenWrt 24.10 and earlier, whose configuration has no CONFIG_USE_APK.
 CONFIGURATION = {"CONFIG_USE_APK": ""}
@@ -132,12 +140,7 @@ def package(feed, name, idir, out, mtime):
     parts = [("./debian-binary", b"2.0\n"), ("./data.tar.gz", gz(data)),
              ("./control.tar.gz", gz(tar(members, mtime)))]
     ipk = gz(tar([(member, 0o644, blob) for member, blob in parts], mtime))
-    for stale in glob.glob(os.path.join(out, glob.escape(name) + "_*.ipk")):
-        os.remove(stale)
-    path = os.path.join(out, f"{name}_{version}_all.ipk")
-    with open(path, "wb") as f:
-        f.write(ipk)
-    return path
+    return write_package(out, name, f"{name}_{version}_all.ipk", "_*.ipk", ipk)
 
 
 def build_all(out, mtime=None, command_line=None):

@@ -93,6 +93,17 @@ def tree_members(root):
     return members
 
 
+def write_package(out, name, filename, stale, data):
+    """Write out/filename, first removing name's builds of another version (the glob stale,
+    after the escaped name), so out holds one build of each package."""
+    for old in glob.glob(os.path.join(out, glob.escape(name) + stale)):
+        os.remove(old)
+    path = os.path.join(out, filename)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def main(build_all, what, argv=None):
     """`make ipk` / `make apk`: build every package into --out and print each path and size."""
     parser = argparse.ArgumentParser(description="Build the .{} files without the SDK.".format(

@@ -164,18 +164,6 @@ def test_versions_apk_refuses_are_refused(tmp_path):
         apk.pack({"name": "x", "version": "1.0.0-1"}, {}, str(tmp_path), EPOCH)
 
 
-def test_make_apk_prints_the_paths_and_sizes_and_rebuilds_the_same_bytes(built_apks, tmp_path):
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
-    done = subprocess.run([sys.executable, os.path.join(REPO, "package", "apk.py"), "--out",
-                           str(tmp_path)], env=env, capture_output=True, text=True, check=True)
-    printed = [line.split() for line in done.stdout.strip().split("\n")]
-    assert sorted(os.path.basename(path) for path, *_size in printed) == sorted(built_apks)
-    for path, size, unit in printed:
-        with open(path, "rb") as again, open(built_apks[os.path.basename(path)], "rb") as first:
-            assert again.read() == first.read()
-        assert (int(size), unit) == (os.path.getsize(path), "bytes")
-
-
 def test_a_release_given_on_the_command_line_builds_the_upgrade(tmp_path):
     done = subprocess.run([sys.executable, os.path.join(REPO, "package", "apk.py"), "--out",
                            str(tmp_path), "PKG_RELEASE=2"], capture_output=True, text=True,

@@ -4,7 +4,6 @@ control field, conffiles and scripts, and exactly the files of the tree with the
 import importlib.util
 import os
 import subprocess
-import sys
 
 import pytest
 from expected import (
@@ -171,18 +170,6 @@ def test_data_tar_is_byte_for_byte_what_gnu_tar_makes(packages, name, tmp_path):
                            "--sort=name", f"--mtime=@{EPOCH}", "-cf", "-", "."],
                           cwd=tmp_path, capture_output=True, check=True)
     assert done.stdout == pkg.data_tar
-
-
-def test_make_ipk_prints_the_paths_and_sizes_and_rebuilds_the_same_bytes(built, tmp_path):
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
-    done = subprocess.run([sys.executable, os.path.join(REPO, "package", "ipk.py"), "--out",
-                           str(tmp_path)], env=env, capture_output=True, text=True, check=True)
-    printed = [line.split() for line in done.stdout.strip().split("\n")]
-    assert sorted(os.path.basename(path) for path, *_size in printed) == sorted(built)
-    for path, size, unit in printed:
-        with open(path, "rb") as again, open(built[os.path.basename(path)], "rb") as first:
-            assert again.read() == first.read()
-        assert (int(size), unit) == (os.path.getsize(path), "bytes")
 
 
 def test_scripts_run_nothing_live_in_an_offline_root(packages, tmp_path):

@@ -8,11 +8,12 @@ and info fields are all there; and the MicroPython variant stays within 64 KiB i
 
 import os
 import subprocess
+import sys
 
 import pytest
 from apk_files import apk_name
 from expected import CONFIG, CORE, LUCI, MICRO, PACKAGES, agent_feed
-from ipk_files import ipk_name
+from ipk_files import EPOCH, ipk_name
 from netns import MICROPYTHON, REPO
 
 TOOLS = os.environ.get("ROUTER_TOOLS", "/var/cache/openwrt-userspace/tools")
@@ -32,6 +33,21 @@ def unpacked(packages, apks, fmt, name, root):
         return packages[ipk_name(name)].files()
     apks[apk_name(name)].install_into(root)
     return {path: mode for path, (mode, _s, _d) in apks[apk_name(name)].files().items()}
+
+
+@pytest.mark.parametrize(("fmt", "first_build"), [("ipk", "built"), ("apk", "built_apks")])
+def test_make_prints_the_paths_and_sizes_and_rebuilds_the_same_bytes(fmt, first_build, request,
+                                                                    tmp_path):
+    first = request.getfixturevalue(first_build)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
+    done = subprocess.run([sys.executable, os.path.join(REPO, "package", fmt + ".py"), "--out",
+                           str(tmp_path)], env=env, capture_output=True, text=True, check=True)
+    printed = [line.split() for line in done.stdout.strip().split("\n")]
+    assert sorted(os.path.basename(path) for path, *_size in printed) == sorted(first)
+    for path, size, unit in printed:
+        with open(path, "rb") as again, open(first[os.path.basename(path)], "rb") as before:
+            assert again.read() == before.read()
+        assert (int(size), unit) == (os.path.getsize(path), "bytes")
 
 
 @pytest.mark.parametrize(("fmt", "name"), CASES, ids=IDS)
