@@ -67,7 +67,7 @@ def test_control_tarball_holds_the_scripts_opkg_runs(packages, name):
     names = [".", "./control", "./postinst", "./postinst-pkg", "./prerm"]
     if name != LUCI:
         names = [".", "./conffiles", "./control", "./postinst", "./postinst-pkg", "./postrm",
-                 "./prerm", "./prerm-pkg"]
+                 "./prerm"]
     assert [m.name for m in pkg.control_members] == names
     assert {n: m.mode for n, m in members.items()} == {
         n: 0o644 if n in ("./control", "./conffiles") else 0o755 for n in names}

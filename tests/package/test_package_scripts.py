@@ -1,9 +1,9 @@
-"""The package's own prerm and postrm where they act (IPKG_INSTROOT empty: a router), each in
+"""The package's own postrm where it acts (IPKG_INSTROOT empty: a router), in
 a sandbox: a test network namespace (its own nftables) and a mount namespace with a fresh
 /run, so /var/run is the sandbox's own; uci and killall are recording stand-ins. A removal
 deletes the table, the firewall include and /var/run/vpnpassthrough under firewall4's lock,
-and tells rpcd; an upgrade and an image's root keep everything. The scripts as the .ipk
-ships them; the .apk appends the same text to OpenWrt's (test_apk_format.py checks that)."""
+and tells rpcd; an upgrade keeps everything, an image's root is not touched at all. The
+script as each format ships it."""
 
 import pytest
 from apk_files import apk_name
@@ -51,30 +51,33 @@ def sandbox(netns, tmp_path):
     return run
 
 
-def prerm(packages):
-    return packages[ipk_name(CORE)].control_file("prerm-pkg")
+FORMATS = pytest.mark.parametrize("fmt", ["ipk", "apk"])
 
 
-def test_removal_leaves_nothing_in_force(packages, sandbox):
-    lines, calls = sandbox(prerm(packages))
+def postrm(packages, apks, fmt):
+    if fmt == "ipk":
+        return packages[ipk_name(CORE)].control_file("postrm")
+    return apks[apk_name(CORE)].package["scripts"]["post-deinstall"]
+
+
+@FORMATS
+def test_removal_leaves_nothing_in_force_and_rpcd_forgets_the_object(packages, apks, sandbox,
+                                                                       fmt):
+    lines, calls = sandbox(postrm(packages, apks, fmt))
     assert lines == ["rc 0", "fw4.lock"]  # no table, no state; the lock file fw4 uses
     assert calls == ["uci -q delete firewall.vpnpassthrough (lock held)",
-                     "uci -q commit firewall (lock held)"]
+                     "uci -q commit firewall (lock held)", "killall -HUP rpcd"]
 
 
-@pytest.mark.parametrize("env", [{"PKG_UPGRADE": "1"}, {"IPKG_INSTROOT": "/image"}],
-                         ids=["upgrade", "image"])
-def test_an_upgrade_or_an_image_keeps_everything(packages, sandbox, env):
-    lines, calls = sandbox(prerm(packages), **env)
+@FORMATS
+def test_an_upgrade_keeps_everything(packages, apks, sandbox, fmt):
+    lines, calls = sandbox(postrm(packages, apks, fmt), PKG_UPGRADE="1")
+    assert lines == ["rc 0", "table inet vpnpassthrough", "vpnpassthrough"]
+    assert calls == ["killall -HUP rpcd"]
+
+
+@FORMATS
+def test_an_images_root_is_not_touched(packages, apks, sandbox, fmt):
+    lines, calls = sandbox(postrm(packages, apks, fmt), IPKG_INSTROOT="/image")
     assert lines == ["rc 0", "table inet vpnpassthrough", "vpnpassthrough"]
     assert calls == []
-
-
-@pytest.mark.parametrize("fmt", ["ipk", "apk"])
-def test_after_removal_rpcd_forgets_the_object(packages, apks, sandbox, fmt):
-    if fmt == "ipk":
-        postrm = packages[ipk_name(CORE)].control_file("postrm")
-    else:
-        postrm = apks[apk_name(CORE)].package["scripts"]["post-deinstall"]
-    assert sandbox(postrm)[1] == ["killall -HUP rpcd"]
-    assert sandbox(postrm, IPKG_INSTROOT="/image")[1] == []
